@@ -1,0 +1,20 @@
+# Sourced by the scripts: repo root, JDK 25, models directory, npm installs from the committed lock files.
+LORACLE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export LORACLE_ROOT
+# shellcheck source=jdk.sh
+source "$LORACLE_ROOT/scripts/lib/jdk.sh"
+
+loracle_models_dir() {
+  if [ -n "${ORACLE_MODELS_DIR:-}" ]; then echo "$ORACLE_MODELS_DIR"
+  elif [ -d "$LORACLE_ROOT/../shared/models" ]; then (cd "$LORACLE_ROOT/../shared/models" && pwd)
+  else echo "$LORACLE_ROOT/models"; fi
+}
+
+# npm ci in DIR unless node_modules already matches the lock file.
+loracle_npm_ci() {
+  local dir=$1 stamp="$1/node_modules/.loracle-lock.sha256" want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  echo "==> npm ci in ${dir#$LORACLE_ROOT/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && echo "$want" > "$stamp"
+}
