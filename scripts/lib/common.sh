@@ -10,11 +10,13 @@ loracle_models_dir() {
   else echo "$LORACLE_ROOT/models"; fi
 }
 
-# npm ci in DIR unless node_modules already matches the lock file.
+# Installs DIR's npm packages at the locked versions unless node_modules already matches the lock file.
+# Not `npm ci`: the registry here lacks other platforms' optional packages (anvil-darwin-*, ...), so the lock file
+# cannot list them and `npm ci` refuses it; `npm install --no-save` keeps the locked versions and the lock file as is.
 loracle_npm_ci() {
   local dir=$1 stamp="$1/node_modules/.loracle-lock.sha256" want
   want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
-  echo "==> npm ci in ${dir#$LORACLE_ROOT/}"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && echo "$want" > "$stamp"
+  echo "==> npm install (locked) in ${dir#$LORACLE_ROOT/}"
+  (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error) && echo "$want" > "$stamp"
 }
