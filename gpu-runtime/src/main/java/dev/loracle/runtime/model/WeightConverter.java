@@ -1,0 +1,66 @@
+package dev.loracle.runtime.model;
+
+import dev.loracle.runtime.tensor.GgmlType;
+import dev.loracle.runtime.tensor.QuantizedTensor;
+import dev.loracle.runtime.tensor.Quantization;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * Quantize-on-load. Matrices whose row length is a multiple of 32 become the requested type; others
+ * (stories260K's ffn_down, row length 172) and all norm vectors are held as F32. Converted tensors live
+ * off-heap in the given arena; tensors already in the right type stay zero-copy views of the mapping.
+ */
+public final class WeightConverter {
+    private WeightConverter() {}
+
+    public static LlamaWeights convert(LlamaWeights w, WeightFormat format, Arena arena) {
+        Map<QuantizedTensor, QuantizedTensor> done = new IdentityHashMap<>();
+        List<LlamaWeights.Layer> layers = new ArrayList<>();
+        for (LlamaWeights.Layer l : w.layers()) {
+            layers.add(new LlamaWeights.Layer(
+                    vector(l.attnNorm(), arena, done), matrix(l.wq(), format, arena, done), matrix(l.wk(), format, arena, done),
+                    matrix(l.wv(), format, arena, done), matrix(l.wo(), format, arena, done), vector(l.ffnNorm(), arena, done),
+                    matrix(l.gate(), format, arena, done), matrix(l.down(), format, arena, done), matrix(l.up(), format, arena, done)));
+        }
+        QuantizedTensor emb = matrix(w.tokenEmbedding(), format, arena, done);
+        QuantizedTensor cls = matrix(w.classifier(), format, arena, done); // identity map keeps a shared classifier shared
+        return new LlamaWeights(w.config(), emb, layers, vector(w.outputNorm(), arena, done), cls);
+    }
+
+    /** The type a matrix of row length {@code cols} gets under {@code format}. */
+    public static GgmlType targetType(GgmlType source, long cols, WeightFormat format) {
+        GgmlType want = format.type() == null ? source : format.type();
+        if (cols % want.blockSize() != 0) return GgmlType.F32;
+        return want;
+    }
+
+    private static QuantizedTensor vector(QuantizedTensor t, Arena arena, Map<QuantizedTensor, QuantizedTensor> done) {
+        return done.computeIfAbsent(t, x -> x.type() == GgmlType.F32 ? x : recode(x, GgmlType.F32, arena));
+    }
+
+    private static QuantizedTensor matrix(QuantizedTensor t, WeightFormat format, Arena arena, Map<QuantizedTensor, QuantizedTensor> done) {
+        return done.computeIfAbsent(t, x -> {
+            GgmlType target = targetType(x.type(), x.cols(), format);
+            return target == x.type() ? x : recode(x, target, arena);
+        });
+    }
+
+    /** Decodes each row to F32 and encodes it as {@code target}, rows in parallel. */
+    public static QuantizedTensor recode(QuantizedTensor t, GgmlType target, Arena arena) {
+        long rowBytes = target.bytesFor(t.cols());
+        MemorySegment dst = arena.allocate(rowBytes * t.rows(), 64);
+        int cols = Math.toIntExact(t.cols());
+        IntStream.range(0, Math.toIntExact(t.rows())).parallel().forEach(r -> {
+            float[] row = new float[cols];
+            t.dequantizeRow(r, row, 0);
+            Quantization.quantize(target, row, 0, cols, dst, r * rowBytes);
+        });
+        return new QuantizedTensor(t.name(), target, t.rows(), t.cols(), dst);
+    }
+}

@@ -1,0 +1,207 @@
+package dev.loracle.runtime.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Matrix-vector products {@code out = W x} for F32, F16, Q8_0 and Q4_0 weights with the Vector API.
+ * <p>
+ * Two ways to multiply quantized weights: FLOAT dequantizes each block in registers and fuses with the float
+ * activation; INT8 multiplies int8 weights with the activation pre-quantized to Q8 blocks ({@link Q8Activation})
+ * and scales the integer block sums (llama.cpp's scheme). The bench measures both; {@link DotMode#DEFAULT}
+ * is the faster one here.
+ * <p>
+ * Determinism: the float vector width is fixed (256 bits unless {@code -Dloracle.vector.bits=512}) and lane sums
+ * are reduced in lane order, so a row's result does not depend on the machine's preferred vector size
+ * or on the thread count.
+ */
+public final class MatVec {
+    private MatVec() {}
+
+    public enum DotMode {
+        FLOAT, INT8;
+        public static final DotMode DEFAULT = FLOAT;
+    }
+
+    static final VectorSpecies<Float> F = Integer.getInteger("loracle.vector.bits", 256) == 512
+            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final int L = F.length();
+
+    /** Width of the float vectors the kernels use (256 unless -Dloracle.vector.bits=512). */
+    public static int vectorBits() { return F.vectorBitSize(); }
+    /** Bytes species with as many lanes as F (for B2F conversion of Q8_0 weights). */
+    static final VectorSpecies<Byte> BF = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
+    static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
+    static final VectorSpecies<Float> F256 = FloatVector.SPECIES_256;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    /** Below this many multiply-adds a matmul is not worth waking the workers for. */
+    private static final int PARALLEL_GRAIN_ELEMENTS = 1 << 14;
+
+    /** {@code out[r] = W[r,:] . x} for all rows; {@code xq} (may be null) is x quantized, used in INT8 mode. */
+    public static void matmul(ParallelRunner pool, QuantizedTensor w, float[] x, Q8Activation xq, float[] out, DotMode mode) {
+        int rows = Math.toIntExact(w.rows());
+        int grain = Math.max(1, PARALLEL_GRAIN_ELEMENTS / (int) Math.min(Integer.MAX_VALUE, w.cols()));
+        pool.forRange(rows, grain, (s, e) -> {
+            for (int r = s; r < e; r++) out[r] = dotRow(w, r, x, xq, mode);
+        });
+    }
+
+    /** Several matmuls with the same input in one parallel region (q/k/v, gate/up): one wake-up instead of three. */
+    public static void matmulMany(ParallelRunner pool, QuantizedTensor[] ws, float[][] outs, float[] x, Q8Activation xq, DotMode mode) {
+        int total = 0;
+        int[] starts = new int[ws.length + 1];
+        for (int i = 0; i < ws.length; i++) {
+            starts[i] = total;
+            total += Math.toIntExact(ws[i].rows());
+        }
+        starts[ws.length] = total;
+        int grain = Math.max(1, PARALLEL_GRAIN_ELEMENTS / (int) Math.min(Integer.MAX_VALUE, ws[0].cols()));
+        pool.forRange(total, grain, (s, e) -> {
+            for (int i = 0; i < ws.length; i++) {
+                int from = Math.max(s, starts[i]), to = Math.min(e, starts[i + 1]);
+                QuantizedTensor w = ws[i];
+                float[] out = outs[i];
+                for (int g = from; g < to; g++) out[g - starts[i]] = dotRow(w, g - starts[i], x, xq, mode);
+            }
+        });
+    }
+
+    /** Dot product of row {@code row} of {@code w} with {@code x}. */
+    public static float dotRow(QuantizedTensor w, long row, float[] x, Q8Activation xq, DotMode mode) {
+        int n = (int) w.cols();
+        long off = row * w.rowBytes();
+        MemorySegment seg = w.data();
+        return switch (w.type()) {
+            case F32 -> dotF32(seg, off, x, n);
+            case F16 -> dotF16(seg, off, x, n);
+            case Q8_0 -> mode == DotMode.INT8 && xq != null ? dotQ8_0Int(seg, off, xq, n) : dotQ8_0(seg, off, x, n);
+            case Q4_0 -> mode == DotMode.INT8 && xq != null ? dotQ4_0Int(seg, off, xq, n) : dotQ4_0(seg, off, x, n);
+            default -> throw new IllegalArgumentException("no kernel for " + w.type());
+        };
+    }
+
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < v.length(); i++) s += v.lane(i);
+        return s;
+    }
+
+    static float dotF32(MemorySegment w, long off, float[] x, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = n - 4 * L; i <= upper; i += 4 * L) {
+            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, i + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + 2 * L), LE).fma(FloatVector.fromArray(F, x, i + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + 3 * L), LE).fma(FloatVector.fromArray(F, x, i + 3 * L), a3);
+        }
+        for (int upper = n - L; i <= upper; i += L) {
+            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
+        }
+        float s = sumLanes(a0.add(a1).add(a2.add(a3)));
+        for (; i < n; i++) s += w.get(F32, off + 4L * i) * x[i];
+        return s;
+    }
+
+    static float dotF16(MemorySegment w, long off, float[] x, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) s += Float.float16ToFloat(w.get(I16, off + 2L * i)) * x[i];
+        return s;
+    }
+
+    static float dotQ8_0(MemorySegment w, long off, float[] x, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int nb = n / 32;
+        for (int b = 0; b < nb; b++) {
+            long o = off + 34L * b;
+            float d = Float.float16ToFloat(w.get(I16, o));
+            FloatVector blk = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += L) {
+                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(BF, w, o + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                blk = wv.fma(FloatVector.fromArray(F, x, b * 32 + j), blk);
+            }
+            acc = blk.fma(FloatVector.broadcast(F, d), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    static float dotQ4_0(MemorySegment w, long off, float[] x, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int nb = n / 32;
+        int parts = 16 / L;
+        for (int b = 0; b < nb; b++) {
+            long o = off + 18L * b;
+            float d = Float.float16ToFloat(w.get(I16, o));
+            ByteVector q = ByteVector.fromMemorySegment(B128, w, o + 2, LE);
+            ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            FloatVector blk = FloatVector.zero(F);
+            int xb = b * 32;
+            for (int p = 0; p < parts; p++) {
+                blk = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xb + p * L), blk);
+                blk = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xb + 16 + p * L), blk);
+            }
+            acc = blk.fma(FloatVector.broadcast(F, d), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    /** Sum over 16 int8 pairs as 8 int lanes: widening to int16 is exact (|q| <= 128). */
+    private static IntVector dot16(ByteVector a, ByteVector b) {
+        ShortVector p = ((ShortVector) a.convertShape(VectorOperators.B2S, S256, 0))
+                .mul((ShortVector) b.convertShape(VectorOperators.B2S, S256, 0));
+        return ((IntVector) p.convertShape(VectorOperators.S2I, I256, 0))
+                .add((IntVector) p.convertShape(VectorOperators.S2I, I256, 1));
+    }
+
+    static float dotQ8_0Int(MemorySegment w, long off, Q8Activation xq, int n) {
+        FloatVector acc = FloatVector.zero(F256);
+        int nb = n / 32;
+        for (int b = 0; b < nb; b++) {
+            long o = off + 34L * b;
+            float d = Float.float16ToFloat(w.get(I16, o)) * xq.d[b];
+            IntVector s = dot16(ByteVector.fromMemorySegment(B128, w, o + 2, LE), ByteVector.fromArray(B128, xq.q, b * 32))
+                    .add(dot16(ByteVector.fromMemorySegment(B128, w, o + 18, LE), ByteVector.fromArray(B128, xq.q, b * 32 + 16)));
+            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F256, 0)).fma(FloatVector.broadcast(F256, d), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    static float dotQ4_0Int(MemorySegment w, long off, Q8Activation xq, int n) {
+        FloatVector acc = FloatVector.zero(F256);
+        int nb = n / 32;
+        for (int b = 0; b < nb; b++) {
+            long o = off + 18L * b;
+            float d = Float.float16ToFloat(w.get(I16, o)) * xq.d[b];
+            ByteVector q = ByteVector.fromMemorySegment(B128, w, o + 2, LE);
+            ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            IntVector s = dot16(lo, ByteVector.fromArray(B128, xq.q, b * 32))
+                    .add(dot16(hi, ByteVector.fromArray(B128, xq.q, b * 32 + 16)));
+            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F256, 0)).fma(FloatVector.broadcast(F256, d), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    /** Plain scalar reference of {@link #dotRow} in FLOAT mode (tests compare the vector kernels to it). */
+    public static float dotRowReference(QuantizedTensor w, long row, float[] x) {
+        int n = (int) w.cols();
+        float[] tmp = new float[n];
+        w.dequantizeRow(row, tmp, 0);
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (double) tmp[i] * x[i];
+        return (float) s;
+    }
+}

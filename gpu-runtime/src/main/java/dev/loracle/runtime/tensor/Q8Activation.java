@@ -1,0 +1,37 @@
+package dev.loracle.runtime.tensor;
+
+/**
+ * An activation vector quantized to Q8_0-style blocks (int8 + one scale per 32 values), done once per matmul
+ * input so that Q8_0/Q4_0 weights can use integer dot products as llama.cpp does. The scale is rounded
+ * through fp16 like llama.cpp's block_q8_0.d.
+ */
+public final class Q8Activation {
+    final byte[] q;
+    final float[] d;
+    private int length;
+
+    public Q8Activation(int capacity) {
+        int blocks = (capacity + 31) / 32;
+        this.q = new byte[blocks * 32];
+        this.d = new float[blocks];
+    }
+
+    public int length() { return length; }
+
+    /** Quantizes {@code x[0..n)}; n must be a multiple of 32. Returns this. */
+    public Q8Activation quantize(float[] x, int n) {
+        if (n % 32 != 0) throw new IllegalArgumentException("Q8 activation length must be a multiple of 32, got " + n);
+        if (n > q.length) throw new IllegalArgumentException("Q8 activation capacity " + q.length + " < " + n);
+        for (int b = 0; b < n / 32; b++) {
+            int base = b * 32;
+            float amax = 0f;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[base + j]));
+            float dd = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0f ? 127f / amax : 0f;
+            d[b] = dd;
+            for (int j = 0; j < 32; j++) q[base + j] = (byte) Quantization.roundHalfAway(x[base + j] * id);
+        }
+        this.length = n;
+        return this;
+    }
+}

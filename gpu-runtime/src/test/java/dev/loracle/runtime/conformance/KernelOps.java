@@ -1,0 +1,51 @@
+package dev.loracle.runtime.conformance;
+
+import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
+import dev.loracle.runtime.tensor.GgmlType;
+import dev.loracle.runtime.tensor.QuantizedTensor;
+
+import java.util.List;
+
+/**
+ * The single operations a backend's kernels perform, on host arrays in and out, so that each can be checked against
+ * {@link ReferenceOps}. A method returns null when the backend has no separate kernel for it (the CPU backend runs
+ * RMSNorm, RoPE, attention and SwiGLU only inside forward(); the golden generation test covers those there).
+ */
+interface KernelOps extends AutoCloseable {
+    /** y = W x. */
+    float[] matvec(QuantizedTensor w, float[] x);
+
+    /** Y[n] = W X[n] through the small-batch kernel when the backend has one (else row by row). */
+    default float[][] matmul(QuantizedTensor w, float[][] xs) {
+        float[][] out = new float[xs.length][];
+        for (int i = 0; i < xs.length; i++) out[i] = matvec(w, xs[i]);
+        return out;
+    }
+
+    float[] rmsnorm(float[] x, float[] weight, float eps);
+
+    /** {q', k'} rotated at {@code pos}. */
+    float[][] rope(float[] q, float[] k, int pos, int headSize, float theta);
+
+    /** Attention of q over positions 0..keys.length-1 (keys/values [t][kvDim]) through an F32 or INT8 cache. */
+    float[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, boolean int8);
+
+    /** silu(gate) * up. */
+    float[] swiglu(float[] gate, float[] up);
+
+    int argmax(float[] x);
+
+    /** x encoded as {@code type} (GGUF layout). */
+    byte[] quantize(GgmlType type, float[] x);
+
+    float[] dequantize(GgmlType type, byte[] data, int n);
+
+    /** The MERGED working copy: requantize(dequantize(W) + sum w_i s_i B_i A_i), bytes in W's format. */
+    byte[] merge(QuantizedTensor base, List<WeightedTarget> deltas);
+
+    /** y + sum w_i s_i B_i (A_i x) (the UNMERGED path). */
+    float[] lowRankAdd(float[] x, float[] y, List<WeightedTarget> deltas);
+
+    @Override
+    void close();
+}

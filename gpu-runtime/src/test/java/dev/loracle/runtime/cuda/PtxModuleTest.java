@@ -1,0 +1,74 @@
+package dev.loracle.runtime.cuda;
+
+import dev.loracle.runtime.cuda.PtxModule.ParamType;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The packaged PTX as the backend will read it from the class path: present, parseable, with every kernel. */
+class PtxModuleTest {
+    static final Set<String> EXPECTED_KERNELS = Set.of(
+            "matvec_f32", "matvec_f16", "matvec_q8_0", "matvec_q4_0",
+            "matmul_f32", "matmul_f16", "matmul_q8_0", "matmul_q4_0",
+            "rmsnorm_f32", "rope_f32", "kv_store_f32", "kv_store_int8", "attention_f32", "attention_int8",
+            "swiglu_f32", "add_f32", "argmax_f32",
+            "dequantize_f32", "dequantize_f16", "dequantize_q8_0", "dequantize_q4_0",
+            "quantize_f16", "quantize_q8_0", "quantize_q4_0",
+            "lora_merge_add", "lora_up_add");
+
+    @Test
+    void everyModuleLoadsFromTheClassPathWithItsEntryPoints() {
+        Set<String> all = new TreeSet<>();
+        for (PtxModule m : PtxModule.loadAll()) {
+            assertTrue(m.text().contains(".target sm_80"), m.name() + " targets compute_80");
+            assertNotNull(m.sourceSha256(), m.name() + " carries the source digest stamp");
+            for (String e : m.entries().keySet()) assertTrue(all.add(e), "entry " + e + " defined twice");
+        }
+        assertEquals(new TreeSet<>(EXPECTED_KERNELS), all);
+    }
+
+    @Test
+    void isaVersionGivesTheMinimumDriver() {
+        for (PtxModule m : PtxModule.loadAll()) {
+            // Checked-in PTX comes from nvcc 13.0 (ISA 9.0) -> driver r580; the README states this figure.
+            assertEquals(9, m.isaMajor(), m.name());
+            assertEquals(580, m.minimumDriverBranch(), m.name());
+        }
+        assertEquals(535, PtxModule.parse("x", ".version 8.2\n.entry k(\n.param .u32 k_param_0\n)\n{}").minimumDriverBranch());
+    }
+
+    @Test
+    void parsesParameterWidths() {
+        Map<String, List<ParamType>> e = PtxModule.load("matmul").entries();
+        assertEquals(List.of(ParamType.U64, ParamType.U64, ParamType.U64, ParamType.U32, ParamType.U32, ParamType.U32),
+                e.get("matvec_q8_0"));
+        assertEquals(List.of(ParamType.U64, ParamType.U64, ParamType.U64, ParamType.U32, ParamType.U32, ParamType.F32),
+                PtxModule.load("lora").entries().get("lora_up_add"));
+        assertEquals(List.of(ParamType.U64, ParamType.U64, ParamType.U64),
+                PtxModule.load("quant").entries().get("quantize_q4_0"));
+    }
+
+    @Test
+    void malformedPtxIsAClearError() {
+        IllegalArgumentException noVersion = assertThrows(IllegalArgumentException.class, () -> PtxModule.parse("bad", "hello"));
+        assertTrue(noVersion.getMessage().contains("no .version"), noVersion.getMessage());
+        IllegalArgumentException noEntry = assertThrows(IllegalArgumentException.class,
+                () -> PtxModule.parse("bad", ".version 9.0\n.target sm_80\n"));
+        assertTrue(noEntry.getMessage().contains("no .entry"), noEntry.getMessage());
+        assertThrows(IllegalStateException.class, () -> PtxModule.load("does_not_exist"));
+    }
+
+    @Test
+    void imageIsNulTerminated() {
+        byte[] img = PtxModule.load("rope").imageBytes();
+        assertEquals(0, img[img.length - 1]);
+    }
+}

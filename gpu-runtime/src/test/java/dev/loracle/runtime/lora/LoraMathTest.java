@@ -1,0 +1,226 @@
+package dev.loracle.runtime.lora;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class LoraMathTest {
+
+    /** Three adapters of different rank, scale and weight on one [out x in] tensor. */
+    private static List<WeightedTarget> deltas(Random r, int out, int in) {
+        List<WeightedTarget> list = new ArrayList<>();
+        list.add(new WeightedTarget(LoraTestData.target(r, 0, ProjectionKind.Q, 4, in, out, 2f), 0.7f));
+        list.add(new WeightedTarget(LoraTestData.target(r, 0, ProjectionKind.Q, 16, in, out, 0.5f), -1.3f));
+        list.add(new WeightedTarget(LoraTestData.target(r, 0, ProjectionKind.Q, 1, in, out, 8f), 0.25f));
+        return list;
+    }
+
+    private static void assertClose(double[] expected, float[] base, float[] actual, int k) {
+        // Float accumulation over k terms: error bounded by ~k * eps * sum|terms|; with |terms| <= ~100 here.
+        for (int i = 0; i < actual.length; i++) {
+            double want = base[i] + expected[i];
+            double tol = 1e-5 * (Math.abs(base[i]) + k * 50.0);
+            if (Math.abs(actual[i] - want) > tol) {
+                throw new AssertionError("element " + i + ": expected " + want + " got " + actual[i]);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "[{0} x {1}] threads={2}")
+    @CsvSource({"64,64,1", "768,768,2", "67,45,3", "5,200,4", "130,97,2", "3,3,1", "256,33,8", "1,64,2"})
+    void mergeIntoSegmentMatchesDoubleReference(int out, int in, int threads) {
+        Random r = new Random(out * 31L + in);
+        List<WeightedTarget> d = deltas(r, out, in);
+        MemorySegment w = LoraTestData.randomSegment(r, (long) out * in, 0.1f);
+        float[] base = w.toArray(LoraTarget.F32);
+        LoraMath.addComposite(w, out, in, d, threads);
+        assertClose(LoraTestData.referenceDelta(out, in, d), base, w.toArray(LoraTarget.F32), 21);
+    }
+
+    @ParameterizedTest(name = "[{0} x {1}] threads={2}")
+    @CsvSource({"96,160,2", "67,45,1", "13,7,3"})
+    void mergeIntoArraysAndHeapSegmentsMatchesReference(int out, int in, int threads) {
+        Random r = new Random(7);
+        List<WeightedTarget> d = deltas(r, out, in);
+        float[] base = LoraTestData.randomSegment(r, (long) out * in, 0.1f).toArray(LoraTarget.F32);
+        double[] ref = LoraTestData.referenceDelta(out, in, d);
+
+        float[] w1 = base.clone();
+        LoraMath.addComposite(w1, out, in, d, threads);
+        assertClose(ref, base, w1, 21);
+
+        float[] w2 = base.clone();
+        LoraMath.addComposite(MemorySegment.ofArray(w2), out, in, d, threads);
+        assertClose(ref, base, w2, 21);
+
+        // a slice of a larger float[] (as an engine's reusable scratch buffer): only the slice changes
+        float[] big = new float[out * in + 37];
+        java.util.Arrays.fill(big, 5f);
+        System.arraycopy(base, 0, big, 13, base.length);
+        LoraMath.addComposite(MemorySegment.ofArray(big).asSlice(13L * 4, (long) out * in * 4), out, in, d, threads);
+        assertClose(ref, base, java.util.Arrays.copyOfRange(big, 13, 13 + out * in), 21);
+        for (int i = 0; i < 13; i++) {
+            assertEquals(5f, big[i]);
+        }
+        for (int i = 13 + out * in; i < big.length; i++) {
+            assertEquals(5f, big[i]);
+        }
+
+        byte[] bytes = new byte[out * in * 4];
+        MemorySegment heapBytes = MemorySegment.ofArray(bytes);
+        MemorySegment.copy(base, 0, heapBytes, LoraTarget.F32, 0, base.length);
+        LoraMath.addComposite(heapBytes, out, in, d, threads);
+        assertClose(ref, base, heapBytes.toArray(LoraTarget.F32), 21);
+    }
+
+    @Test
+    void sameResultForAnyThreadCount() {
+        Random r = new Random(3);
+        int out = 300;
+        int in = 520;
+        List<WeightedTarget> d = deltas(r, out, in);
+        float[] base = LoraTestData.randomSegment(r, (long) out * in, 0.1f).toArray(LoraTarget.F32);
+        float[] one = base.clone();
+        LoraMath.addComposite(one, out, in, d, 1);
+        for (int threads : new int[] {2, 3, 7}) {
+            float[] many = base.clone();
+            LoraMath.addComposite(many, out, in, d, threads);
+            assertEquals(java.util.Arrays.toString(one), java.util.Arrays.toString(many), "threads=" + threads);
+        }
+    }
+
+    @Test
+    void zeroWeightOrEmptyListLeavesWUnchangedAndNegationRestoresIt() {
+        Random r = new Random(11);
+        int out = 40;
+        int in = 72;
+        LoraTarget t = LoraTestData.target(r, 0, ProjectionKind.V, 8, in, out, 1f);
+        float[] base = LoraTestData.randomSegment(r, (long) out * in, 0.1f).toArray(LoraTarget.F32);
+        float[] w = base.clone();
+        LoraMath.addComposite(w, out, in, List.of(new WeightedTarget(t, 0f)));
+        LoraMath.addComposite(w, out, in, List.of());
+        assertEquals(java.util.Arrays.toString(base), java.util.Arrays.toString(w));
+        LoraMath.addComposite(w, out, in, List.of(new WeightedTarget(t, 1f)));
+        boolean changed = false;
+        for (int i = 0; i < w.length; i++) {
+            changed |= w[i] != base[i];
+        }
+        assertTrue(changed);
+    }
+
+    @Test
+    void rejectsMismatchedShapesAndBadArguments() {
+        Random r = new Random(5);
+        LoraTarget t = LoraTestData.target(r, 2, ProjectionKind.K, 4, 32, 16, 1f);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LoraMath.addComposite(new float[32 * 32], 32, 32, List.of(new WeightedTarget(t, 1f))));
+        assertTrue(e.getMessage().contains("[16 x 32] but W is [32 x 32]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> LoraMath.addComposite(new float[10], 16, 32, List.of(new WeightedTarget(t, 1f))));
+        assertThrows(IllegalArgumentException.class, () -> LoraMath.addComposite(
+                Arena.ofAuto().allocate(16), 16, 32, List.of(new WeightedTarget(t, 1f))));
+        assertThrows(IllegalArgumentException.class, () -> new WeightedTarget(t, Float.NaN));
+        MemorySegment readOnly = Arena.ofAuto().allocate(16 * 32 * 4).asReadOnly();
+        IllegalArgumentException ro = assertThrows(IllegalArgumentException.class,
+                () -> LoraMath.addComposite(readOnly, 16, 32, List.of(new WeightedTarget(t, 1f))));
+        assertTrue(ro.getMessage().contains("read-only"), ro.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> LoraMath.addComposite(new float[16 * 32], 16, 32, List.of(new WeightedTarget(t, 1f)), 0));
+    }
+
+    @ParameterizedTest(name = "[{0} x {1}]")
+    @CsvSource({"768,768", "45,67", "7,3", "2048,768"})
+    void unmergedMatchesReferenceAndMergedProduct(int out, int in) {
+        Random r = new Random(99);
+        List<WeightedTarget> d = deltas(r, out, in);
+        float[] x = LoraTestData.randomSegment(r, in, 1f).toArray(LoraTarget.F32);
+        float[] y0 = LoraTestData.randomSegment(r, out, 1f).toArray(LoraTarget.F32);
+        float[] y = y0.clone();
+        LoraMath.applyUnmerged(x, y, d, new float[16]);
+        double[] ref = LoraTestData.referenceDelta(out, in, d);
+        for (int o = 0; o < out; o++) {
+            double want = y0[o];
+            double mag = Math.abs(y0[o]);
+            for (int i = 0; i < in; i++) {
+                want += ref[o * in + i] * x[i];
+                mag += Math.abs(ref[o * in + i] * x[i]);
+            }
+            assertEquals(want, y[o], 1e-5 * mag + 1e-6, "row " + o);
+        }
+        // the unmerged product equals (W + delta) x - W x with W = 0: the merged delta applied to x
+        float[] merged = new float[out * in];
+        LoraMath.addComposite(merged, out, in, d);
+        for (int o = 0; o < out; o++) {
+            double viaMerge = y0[o];
+            double mag = Math.abs(y0[o]);
+            for (int i = 0; i < in; i++) {
+                viaMerge += (double) merged[o * in + i] * x[i];
+                mag += Math.abs((double) merged[o * in + i] * x[i]);
+            }
+            assertEquals(viaMerge, y[o], 2e-5 * mag + 1e-6, "row " + o);
+        }
+    }
+
+    @ParameterizedTest(name = "[{0} x {1}]")
+    @CsvSource({"768,768", "45,67", "7,3", "300,200", "33,17"})
+    void preparedUnmergedMatchesThePlainPath(int out, int in) {
+        Random r = new Random(out + 1000L * in);
+        List<WeightedTarget> d = deltas(r, out, in);
+        float[] x = LoraTestData.randomSegment(r, in, 1f).toArray(LoraTarget.F32);
+        float[] y0 = LoraTestData.randomSegment(r, out, 1f).toArray(LoraTarget.F32);
+        float[] plain = y0.clone();
+        LoraMath.applyUnmerged(x, plain, d, new float[16]);
+        LoraMath.UnmergedDelta prepared = LoraMath.prepareUnmerged(out, in, d);
+        assertEquals(21, prepared.rankSum());
+        assertEquals((21L * in + 21L * out) * 4, prepared.bytes());
+        float[] y = y0.clone();
+        prepared.apply(x, y, new float[21]);
+        double[] ref = LoraTestData.referenceDelta(out, in, d);
+        for (int o = 0; o < out; o++) {
+            double mag = Math.abs(y0[o]);
+            for (int i = 0; i < in; i++) {
+                mag += Math.abs(ref[o * in + i] * x[i]);
+            }
+            assertEquals(plain[o], y[o], 2e-5 * mag + 1e-6, "row " + o);
+        }
+        assertThrows(IllegalArgumentException.class, () -> prepared.apply(x, y, new float[20]));
+        assertThrows(IllegalArgumentException.class, () -> prepared.apply(new float[in - 1], y, new float[21]));
+        assertThrows(IllegalArgumentException.class, () -> LoraMath.prepareUnmerged(out + 1, in, d));
+    }
+
+    @Test
+    void unmergedWorksWithHeapFloatSegmentsAndChecksBufferSizes() {
+        Random r = new Random(8);
+        int in = 20;
+        int out = 9;
+        float[] a = LoraTestData.randomSegment(r, 3L * in, 1f).toArray(LoraTarget.F32);
+        float[] b = LoraTestData.randomSegment(r, 3L * out, 1f).toArray(LoraTarget.F32);
+        LoraTarget heap = new LoraTarget(0, ProjectionKind.O, 3, in, out, 1.5f, MemorySegment.ofArray(a),
+                MemorySegment.ofArray(b));
+        List<WeightedTarget> d = List.of(new WeightedTarget(heap, 2f));
+        float[] x = LoraTestData.randomSegment(r, in, 1f).toArray(LoraTarget.F32);
+        float[] y = new float[out];
+        LoraMath.applyUnmerged(x, y, d, new float[3]);
+        double[] ref = LoraTestData.referenceDelta(out, in, d);
+        for (int o = 0; o < out; o++) {
+            double want = 0;
+            for (int i = 0; i < in; i++) {
+                want += ref[o * in + i] * x[i];
+            }
+            assertEquals(want, y[o], 1e-4);
+        }
+        assertThrows(IllegalArgumentException.class, () -> LoraMath.applyUnmerged(x, y, d, new float[2]));
+        assertThrows(IllegalArgumentException.class, () -> LoraMath.applyUnmerged(new float[3], y, d, new float[3]));
+        assertThrows(IllegalArgumentException.class, () -> LoraMath.applyUnmerged(x, new float[3], d, new float[3]));
+    }
+}
