@@ -1,0 +1,223 @@
+package dev.loracle.oracle.api;
+
+import dev.loracle.ipfs.Cid;
+import dev.loracle.oracle.config.NodeConfiguration.ModelIdentity;
+import dev.loracle.oracle.config.OracleProperties;
+import dev.loracle.oracle.journal.AdapterSpec;
+import dev.loracle.oracle.journal.InferenceSpec;
+import dev.loracle.oracle.journal.JournalEntry;
+import dev.loracle.oracle.journal.RequestJournal;
+import dev.loracle.oracle.journal.RequestOrigin;
+import dev.loracle.oracle.journal.RequestState;
+import dev.loracle.oracle.pipeline.GenerationEvents;
+import dev.loracle.oracle.pipeline.RequestPipeline;
+import jakarta.validation.Valid;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * OpenAI-compatible {@code POST /v1/completions}: journaled like on-chain requests and served by the same fetch,
+ * scheduler and runtime, minus the chain steps. {@code stream: true} answers with server-sent events, one chunk per token,
+ * then {@code [DONE]}. The adapters are released once the response has been produced.
+ */
+@RestController
+public class CompletionsController {
+    private static final Logger log = LoggerFactory.getLogger(CompletionsController.class);
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+
+    private final RequestJournal journal;
+    private final RequestPipeline pipeline;
+    private final ModelIdentity model;
+    private final OracleProperties props;
+
+    public CompletionsController(RequestJournal journal, RequestPipeline pipeline, ModelIdentity model, OracleProperties props) {
+        this.journal = journal;
+        this.pipeline = pipeline;
+        this.model = model;
+        this.props = props;
+    }
+
+    @PostMapping(path = "/v1/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public Object complete(@Valid @RequestBody CompletionRequest req) {
+        if (!model.name().equals(req.model())) {
+            return error(HttpStatus.NOT_FOUND, "model '" + req.model() + "' is not served here; this node serves '" + model.name() + "'", "model_not_found");
+        }
+        int maxTokens = req.maxTokens() == null ? 16 : req.maxTokens();
+        if (maxTokens > props.api().maxTokens()) {
+            return error(HttpStatus.BAD_REQUEST, "max_tokens " + maxTokens + " is above this node's limit of " + props.api().maxTokens(), "invalid_request_error");
+        }
+        List<AdapterSpec> adapters = new ArrayList<>();
+        for (int i = 0; i < req.adapters().size(); i++) {
+            CompletionRequest.AdapterWeight a = req.adapters().get(i);
+            long fixed = Math.round(a.weight() * 10_000);
+            if (fixed == 0) return error(HttpStatus.BAD_REQUEST, "adapters[" + i + "].weight must not be zero", "invalid_request_error");
+            try {
+                adapters.add(new AdapterSpec(Cid.parse(a.cid()).toBytes(), (int) fixed));
+            } catch (RuntimeException e) {
+                return error(HttpStatus.BAD_REQUEST, "adapters[" + i + "].cid is not a valid CID: " + e.getMessage(), "invalid_request_error");
+            }
+        }
+        if (!pipeline.accepting()) return error(HttpStatus.SERVICE_UNAVAILABLE, "node is draining; try another node", "unavailable");
+        if (pipeline.inFlight() >= props.scheduler().queueCapacity()) {
+            return error(HttpStatus.TOO_MANY_REQUESTS, "queue full (" + pipeline.inFlight() + " requests in flight); retry later", "rate_limit_exceeded");
+        }
+        long temperature = Math.round((req.temperature() == null ? 1.0 : req.temperature()) * 10_000);
+        long topP = Math.round((req.topP() == null ? 1.0 : req.topP()) * 10_000);
+        BigInteger seed = BigInteger.valueOf(req.seed() == null ? 0 : req.seed());
+        String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
+        InferenceSpec spec = new InferenceSpec(id, RequestOrigin.API, null, model.modelId(), adapters,
+                req.prompt().getBytes(StandardCharsets.UTF_8), maxTokens, temperature, topP, seed, 0, 0, BigInteger.ZERO, null, 0);
+        journal.record(spec, null);
+        MDC.put("requestId", id);
+        try {
+            log.info("completion request journaled ({} adapters, max_tokens {}, stream {})", adapters.size(), maxTokens, Boolean.TRUE.equals(req.stream()));
+        } finally {
+            MDC.remove("requestId");
+        }
+        long created = System.currentTimeMillis() / 1000;
+        return Boolean.TRUE.equals(req.stream()) ? stream(id, created, maxTokens) : blocking(id, created, maxTokens);
+    }
+
+    private ResponseEntity<?> blocking(String id, long created, int maxTokens) {
+        CompletableFuture<JournalEntry> done = new CompletableFuture<>();
+        pipeline.startApiRequest(id, new GenerationEvents() {
+            @Override
+            public void onToken(String piece) {
+            }
+
+            @Override
+            public void onDone(JournalEntry entry) {
+                done.complete(entry);
+            }
+        });
+        try {
+            JournalEntry e = done.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            if (e.output() == null || e.state() == RequestState.FAILED || e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED) {
+                return failure(e);
+            }
+            return ResponseEntity.ok(completion(id, created, e.output(), finishReason(e, maxTokens), e, maxTokens));
+        } catch (TimeoutException t) {
+            pipeline.forgetObserver(id);
+            return error(HttpStatus.GATEWAY_TIMEOUT, "no result within " + TIMEOUT.toSeconds() + " s; see GET /api/requests/" + id, "timeout");
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            return error(HttpStatus.SERVICE_UNAVAILABLE, "interrupted", "unavailable");
+        } catch (ExecutionException ee) {
+            return error(HttpStatus.INTERNAL_SERVER_ERROR, ee.getCause().toString(), "server_error");
+        }
+    }
+
+    private SseEmitter stream(String id, long created, int maxTokens) {
+        SseEmitter emitter = new SseEmitter(TIMEOUT.toMillis());
+        pipeline.startApiRequest(id, new GenerationEvents() {
+            @Override
+            public void onToken(String piece) {
+                send(emitter, chunk(id, created, piece, null));
+            }
+
+            @Override
+            public void onDone(JournalEntry e) {
+                if (e.output() == null || e.state() == RequestState.FAILED || e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED) {
+                    send(emitter, Map.of("error", errorBody(e)));
+                } else {
+                    send(emitter, chunk(id, created, "", finishReason(e, maxTokens)));
+                }
+                try {
+                    emitter.send(SseEmitter.event().data("[DONE]"));
+                    emitter.complete();
+                } catch (IOException | IllegalStateException gone) {
+                    emitter.completeWithError(gone);
+                }
+            }
+        });
+        emitter.onTimeout(() -> pipeline.forgetObserver(id));
+        return emitter;
+    }
+
+    private static void send(SseEmitter emitter, Object data) {
+        try {
+            emitter.send(SseEmitter.event().data(data, MediaType.APPLICATION_JSON));
+        } catch (IOException | IllegalStateException clientGone) {
+            // the client went away; generation continues and the result stays in the journal
+        }
+    }
+
+    private static String finishReason(JournalEntry e, int maxTokens) {
+        return e.outputTokens() >= maxTokens ? "length" : "stop";
+    }
+
+    private Map<String, Object> completion(String id, long created, String text, String finish, JournalEntry e, int maxTokens) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", id);
+        body.put("object", "text_completion");
+        body.put("created", created);
+        body.put("model", model.name());
+        Map<String, Object> choice = new LinkedHashMap<>();
+        choice.put("text", text);
+        choice.put("index", 0);
+        choice.put("logprobs", null);
+        choice.put("finish_reason", finish);
+        body.put("choices", List.of(choice));
+        body.put("usage", Map.of("completion_tokens", e.outputTokens(), "total_tokens", e.outputTokens()));
+        body.put("result_commitment", e.resultCommitment());
+        return body;
+    }
+
+    private Map<String, Object> chunk(String id, long created, String text, String finish) {
+        Map<String, Object> choice = new LinkedHashMap<>();
+        choice.put("text", text);
+        choice.put("index", 0);
+        choice.put("logprobs", null);
+        choice.put("finish_reason", finish);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", id);
+        body.put("object", "text_completion");
+        body.put("created", created);
+        body.put("model", model.name());
+        body.put("choices", List.of(choice));
+        return body;
+    }
+
+    private static Map<String, Object> errorBody(JournalEntry e) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("message", e.reason() == null ? "request ended in state " + e.state() : e.reason());
+        err.put("type", e.state() == RequestState.FAILED ? "inference_failed" : e.state().name().toLowerCase());
+        err.put("code", e.failureCode() == null ? null : dev.loracle.contracts.FailureCode.fromCode(e.failureCode()).name());
+        return err;
+    }
+
+    private static ResponseEntity<?> failure(JournalEntry e) {
+        HttpStatus status = e.failureCode() != null && e.failureCode() <= 6 ? HttpStatus.UNPROCESSABLE_CONTENT : HttpStatus.INTERNAL_SERVER_ERROR;
+        if (e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED) status = HttpStatus.SERVICE_UNAVAILABLE;
+        return ResponseEntity.status(status).body(Map.of("error", errorBody(e)));
+    }
+
+    static ResponseEntity<?> error(HttpStatus status, String message, String type) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("message", message);
+        err.put("type", type);
+        return ResponseEntity.status(status).body(Map.of("error", err));
+    }
+}

@@ -1,0 +1,80 @@
+package dev.loracle.oracle.chain;
+
+import dev.loracle.contracts.generated.InferenceCoordinator;
+import dev.loracle.oracle.journal.InferenceSpec;
+import org.web3j.abi.EventEncoder;
+import org.web3j.abi.FunctionEncoder;
+import org.web3j.abi.FunctionReturnDecoder;
+import org.web3j.abi.TypeReference;
+import org.web3j.abi.datatypes.Bool;
+import org.web3j.abi.datatypes.DynamicBytes;
+import org.web3j.abi.datatypes.Function;
+import org.web3j.abi.datatypes.Type;
+import org.web3j.abi.datatypes.Utf8String;
+import org.web3j.abi.datatypes.generated.Bytes32;
+import org.web3j.abi.datatypes.generated.Uint16;
+import org.web3j.abi.datatypes.generated.Uint256;
+import org.web3j.protocol.core.methods.response.Log;
+
+import java.math.BigInteger;
+import java.util.List;
+
+/**
+ * Calldata of the coordinator calls the oracle signs itself (its own transaction manager, not the wrapper's send
+ * methods) and decoding of the coordinator's logs, through web3j's ABI codec and the contracts module's generated types.
+ */
+public final class CoordinatorAbi {
+    public static final String INFERENCE_REQUESTED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCEREQUESTED_EVENT);
+    public static final String INFERENCE_CANCELLED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCECANCELLED_EVENT);
+
+    private CoordinatorAbi() {
+    }
+
+    public static String encodeFulfill(InferenceSpec spec, byte[] output, byte[] resultCommitment) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_FULFILL, List.of(new Uint256(spec.requestId()),
+                InferenceRequestConverter.toStruct(spec), new DynamicBytes(output), new Bytes32(resultCommitment)), List.of()));
+    }
+
+    public static String encodeReportFailure(InferenceSpec spec, int code, String reason) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_REPORTFAILURE, List.of(new Uint256(spec.requestId()),
+                InferenceRequestConverter.toStruct(spec), new Uint16(code), new Utf8String(reason)), List.of()));
+    }
+
+    public static String encodeIsPending(BigInteger requestId) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_ISPENDING, List.of(new Uint256(requestId)), List.of()));
+    }
+
+    public static boolean decodeIsPending(String returned) {
+        return (Boolean) single("isPending", returned, new TypeReference<Bool>() { }).getValue();
+    }
+
+    public static String encodeModels(byte[] modelId) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_MODELS, List.of(new Bytes32(modelId)), List.of()));
+    }
+
+    /** models(bytes32) returns the Model struct's members; the weights hash is the first (zero = unknown model). */
+    public static byte[] decodeWeightsHash(String returned) {
+        return (byte[]) single("models", returned, new TypeReference<Bytes32>() { }).getValue();
+    }
+
+    /** The request of an InferenceRequested log (its id is topic 1; the struct is the log data). */
+    public static InferenceSpec decodeInferenceRequested(Log log) {
+        InferenceCoordinator.InferenceRequestedEventResponse event;
+        try {
+            event = InferenceCoordinator.getInferenceRequestedEventFromLog(log);
+        } catch (RuntimeException undecodable) {
+            throw new IllegalArgumentException("InferenceRequested log data is not a valid request: " + undecodable, undecodable);
+        }
+        return InferenceRequestConverter.toSpec(event.requestId, event.request);
+    }
+
+    /** The first return value of a view call; an empty return (no contract at the address) is an error, not a default. */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private static Type single(String function, String returned, TypeReference<? extends Type> first) {
+        List<Type> values = FunctionReturnDecoder.decode(returned, (List) List.of(first));
+        if (values.isEmpty()) {
+            throw new IllegalArgumentException(function + "() returned no data ('" + returned + "'): is the coordinator address right?");
+        }
+        return values.getFirst();
+    }
+}

@@ -1,0 +1,41 @@
+package dev.loracle.oracle.chain;
+
+import dev.loracle.oracle.journal.InferenceSpec;
+import dev.loracle.oracle.journal.TxRecord;
+import org.web3j.utils.Numeric;
+
+import java.math.BigInteger;
+
+/** The coordinator calls the pipeline makes: the isPending check, fulfil and reportFailure (through the tx manager). */
+public class CoordinatorClient {
+    private final TransactionManager tx;
+
+    public CoordinatorClient(TransactionManager tx) {
+        this.tx = tx;
+    }
+
+    public String oracleAddress() {
+        return tx.address();
+    }
+
+    public boolean isPending(BigInteger requestId) {
+        return CoordinatorAbi.decodeIsPending(tx.call(CoordinatorAbi.encodeIsPending(requestId)));
+    }
+
+    /** The registered weights hash of a model (zero bytes when the model is unknown). */
+    public byte[] weightsHash(String modelIdHex) {
+        return CoordinatorAbi.decodeWeightsHash(tx.call(CoordinatorAbi.encodeModels(Numeric.hexStringToByteArray(modelIdHex))));
+    }
+
+    public TxRecord fulfil(InferenceSpec spec, byte[] output, byte[] resultCommitment) {
+        return tx.send(spec.id(), TxRecord.TxKind.FULFIL, CoordinatorAbi.encodeFulfill(spec, output, resultCommitment));
+    }
+
+    public TxRecord reportFailure(InferenceSpec spec, int code, String reason) {
+        return tx.send(spec.id(), TxRecord.TxKind.FAILURE, CoordinatorAbi.encodeReportFailure(spec, code, reason));
+    }
+
+    public TransactionManager transactions() {
+        return tx;
+    }
+}

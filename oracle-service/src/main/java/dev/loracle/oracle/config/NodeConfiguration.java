@@ -1,0 +1,197 @@
+package dev.loracle.oracle.config;
+
+import dev.loracle.ipfs.AdapterCache;
+import dev.loracle.ipfs.FetchLimits;
+import dev.loracle.ipfs.IpfsEndpoint;
+import dev.loracle.ipfs.IpfsEndpoints;
+import dev.loracle.ipfs.ResilienceSettings;
+import dev.loracle.ipfs.VerifiedFetcher;
+import dev.loracle.oracle.chain.ChainIngestor;
+import dev.loracle.oracle.chain.CoordinatorClient;
+import dev.loracle.oracle.chain.OracleKey;
+import dev.loracle.oracle.chain.RpcGateway;
+import dev.loracle.oracle.chain.TransactionManager;
+import dev.loracle.oracle.journal.IngestionStore;
+import dev.loracle.oracle.journal.RequestJournal;
+import dev.loracle.oracle.journal.TxJournal;
+import dev.loracle.oracle.pipeline.AdapterService;
+import dev.loracle.oracle.pipeline.RequestPipeline;
+import dev.loracle.oracle.runtime.RuntimeService;
+import dev.loracle.runtime.engine.AttachMode;
+import dev.loracle.runtime.engine.BackendKind;
+import dev.loracle.runtime.engine.EngineConfig;
+import dev.loracle.runtime.engine.InferenceEngine;
+import dev.loracle.runtime.model.WeightFormat;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.ratelimiter.RateLimiterRegistry;
+import io.github.resilience4j.retry.RetryRegistry;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.web3j.crypto.Hash;
+import org.web3j.utils.Numeric;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** Builds the node's parts from {@link OracleProperties}; each start-up problem fails fast with the key to fix. */
+@Configuration(proxyBeanMethods = false)
+public class NodeConfiguration {
+    private static final Logger log = LoggerFactory.getLogger(NodeConfiguration.class);
+
+    /** Resolved model identity: on-chain id and the weights hash committed to in results. */
+    public record ModelIdentity(String name, String modelId, byte[] weightsHash) {
+        public String weightsHashHex() {
+            return Numeric.toHexString(weightsHash);
+        }
+    }
+
+    @Bean(destroyMethod = "close")
+    InferenceEngine inferenceEngine(OracleProperties props) {
+        OracleProperties.Model m = props.model();
+        Path model = Path.of(m.path());
+        if (!Files.isRegularFile(model)) {
+            throw new IllegalStateException("loracle.model.path " + model.toAbsolutePath()
+                    + " does not exist (set ORACLE_MODELS_DIR or loracle.model.path)");
+        }
+        EngineConfig cfg = EngineConfig.of(model)
+                .withQuant(WeightFormat.parse(m.quant()))
+                .withBackend(BackendKind.parse(m.backend()));
+        if (!m.tokenizerPath().isBlank()) {
+            Path tok = Path.of(m.tokenizerPath());
+            if (!Files.isRegularFile(tok)) throw new IllegalStateException("loracle.model.tokenizer-path " + tok.toAbsolutePath() + " does not exist");
+            cfg = cfg.withTokenizer(tok);
+        }
+        if (m.threads() > 0) cfg = cfg.withThreads(m.threads());
+        if (m.redLineBytes() > 0) cfg = cfg.withRedLineBytes(m.redLineBytes());
+        InferenceEngine engine = InferenceEngine.open(cfg);
+        log.info("model {} loaded on {} ({}); base memory {} bytes", model.getFileName(), engine.backendName(),
+                engine.backendDescription(), engine.memory().baseBytes());
+        return engine;
+    }
+
+    @Bean(destroyMethod = "close")
+    RuntimeService runtimeService(InferenceEngine engine, OracleProperties props, MeterRegistry meters) {
+        RuntimeService runtime = new RuntimeService(engine, AttachMode.valueOf(props.model().attachMode()), props.model().name());
+        Gauge.builder("loracle.runtime.memory.used.bytes", engine, e -> e.memory().used()).register(meters);
+        Gauge.builder("loracle.runtime.memory.base.bytes", engine, e -> e.memory().baseBytes()).register(meters);
+        Gauge.builder("loracle.runtime.memory.redline.bytes", engine, e -> e.memory().redLine()).register(meters);
+        return runtime;
+    }
+
+    /** IPFS RPC endpoints in failover order, each with its retry and circuit breaker (ipfs module). */
+    @Bean(destroyMethod = "close")
+    IpfsEndpoints ipfsEndpoints(OracleProperties props) {
+        OracleProperties.Ipfs ipfs = props.ipfs();
+        List<IpfsEndpoint> endpoints = new ArrayList<>();
+        for (int i = 0; i < ipfs.apiUrls().size(); i++) endpoints.add(IpfsEndpoint.rpc("ipfs-" + i, URI.create(ipfs.apiUrls().get(i))));
+        ResilienceSettings resilience = ResilienceSettings.defaults().withNodeTimeout(ipfs.fetchTimeout())
+                .withAttemptTimeout(ipfs.fetchTimeout().plusSeconds(10));
+        return IpfsEndpoints.of(endpoints, resilience);
+    }
+
+    @Bean(destroyMethod = "close")
+    AdapterCache adapterCache(OracleProperties props, IpfsEndpoints endpoints) throws IOException {
+        OracleProperties.Ipfs ipfs = props.ipfs();
+        VerifiedFetcher fetcher = VerifiedFetcher.builder().endpoints(endpoints)
+                .limits(FetchLimits.ofMaxContentBytes(ipfs.maxAdapterBytes())).build();
+        Path cacheDir = Path.of(ipfs.cacheDir());
+        Files.createDirectories(cacheDir);
+        return AdapterCache.builder().directory(cacheDir).maxDiskBytes(ipfs.maxDiskBytes())
+                .maxMemoryBytes(ipfs.maxMemoryBytes()).fetcher(fetcher).build();
+    }
+
+    @Bean
+    AdapterService adapterService(AdapterCache cache, InferenceEngine engine, OracleProperties props, MeterRegistry meters) {
+        Gauge.builder("loracle.adapter.cache.hits", cache, c -> c.stats().hits()).register(meters);
+        Gauge.builder("loracle.adapter.cache.misses", cache, c -> c.stats().misses()).register(meters);
+        Gauge.builder("loracle.adapter.cache.disk.bytes", cache, c -> c.stats().diskBytes()).register(meters);
+        return new AdapterService(cache, engine.shape(), props.ipfs().maxAdapterBytes(), 64, meters);
+    }
+
+    // ------------------------------------------------------------------ chain (absent when loracle.chain.enabled=false)
+
+    @Bean(destroyMethod = "close")
+    RpcGateway rpcGateway(OracleProperties props, RetryRegistry retries, CircuitBreakerRegistry breakers,
+                          RateLimiterRegistry limiters, MeterRegistry meters) {
+        return props.chain().enabled() ? new RpcGateway(props.chain(), retries, breakers, limiters, meters) : null;
+    }
+
+    @Bean
+    TransactionManager oracleTransactions(OracleProperties props, ObjectProvider<RpcGateway> rpc, TxJournal txs, Clock clock,
+                                          MeterRegistry meters) {
+        if (!props.chain().enabled()) return null;
+        OracleKey key = OracleKey.load(props.key());
+        log.info("oracle address {}", key.address());
+        return new TransactionManager(rpc.getObject(), key, props.chain().coordinatorAddress(), txs, props.tx(),
+                props.chain().txConfirmations(), clock, meters);
+    }
+
+    @Bean
+    CoordinatorClient coordinatorClient(ObjectProvider<TransactionManager> tx) {
+        TransactionManager t = tx.getIfAvailable();
+        return t == null ? null : new CoordinatorClient(t);
+    }
+
+    @Bean
+    ModelIdentity modelIdentity(OracleProperties props, ObjectProvider<CoordinatorClient> coordinator) {
+        OracleProperties.Model m = props.model();
+        String modelId = m.id().isBlank() ? Hash.sha3String(m.name()) : m.id().toLowerCase();
+        byte[] configured = m.weightsHash().isBlank() ? null : Numeric.hexStringToByteArray(m.weightsHash());
+        CoordinatorClient chain = coordinator.getIfAvailable();
+        byte[] hash;
+        if (chain != null) {
+            byte[] registered = chain.weightsHash(modelId);
+            if (Arrays.equals(registered, new byte[32])) {
+                throw new IllegalStateException("model " + m.name() + " (modelId " + modelId + ") is not registered on coordinator "
+                        + props.chain().coordinatorAddress() + "; check loracle.model.name / loracle.model.id");
+            }
+            if (configured != null && !Arrays.equals(configured, registered)) {
+                throw new IllegalStateException("loracle.model.weights-hash " + m.weightsHash() + " differs from the registered "
+                        + Numeric.toHexString(registered) + " for " + modelId);
+            }
+            hash = registered;
+        } else {
+            hash = configured != null ? configured : sha256(Path.of(m.path()));
+        }
+        log.info("serving model {} (modelId {}, weights hash {})", m.name(), modelId, Numeric.toHexString(hash));
+        return new ModelIdentity(m.name(), modelId, hash);
+    }
+
+    private static byte[] sha256(Path file) {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return ((DigestInputStream) in).getMessageDigest().digest();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot hash model file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Bean(destroyMethod = "close")
+    RequestPipeline requestPipeline(RequestJournal journal, TxJournal txJournal, AdapterService adapters, RuntimeService runtime,
+                                    ObjectProvider<CoordinatorClient> chain, ModelIdentity model, OracleProperties props,
+                                    Clock clock, MeterRegistry meters) {
+        return new RequestPipeline(journal, txJournal, adapters, runtime, chain.getIfAvailable(), model.weightsHash(),
+                props.scheduler(), clock, meters);
+    }
+
+    @Bean
+    ChainIngestor chainIngestor(OracleProperties props, ObjectProvider<RpcGateway> rpc, RequestJournal journal,
+                                IngestionStore store, RequestPipeline pipeline, MeterRegistry meters) {
+        if (!props.chain().enabled()) return null;
+        return new ChainIngestor(rpc.getObject(), journal, store, pipeline, props.chain(), meters);
+    }
+}

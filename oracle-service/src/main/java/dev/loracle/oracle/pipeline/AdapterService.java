@@ -1,0 +1,136 @@
+package dev.loracle.oracle.pipeline;
+
+import dev.loracle.contracts.FailureCode;
+import dev.loracle.ipfs.AdapterCache;
+import dev.loracle.ipfs.Cid;
+import dev.loracle.ipfs.ContentNotFoundException;
+import dev.loracle.ipfs.ContentTooLargeException;
+import dev.loracle.ipfs.FetchedContent;
+import dev.loracle.ipfs.IpfsException;
+import dev.loracle.ipfs.VerificationException;
+import dev.loracle.oracle.journal.AdapterSpec;
+import dev.loracle.oracle.journal.InferenceSpec;
+import dev.loracle.runtime.lora.AdapterValidationException;
+import dev.loracle.runtime.lora.LoadOptions;
+import dev.loracle.runtime.lora.LoraAdapter;
+import dev.loracle.runtime.lora.ModelShape;
+import dev.loracle.runtime.lora.PeftAdapter;
+import dev.loracle.runtime.lora.WeightedAdapter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a request's adapter list into validated runtime adapters: CID parsing, verified fetch through the IPFS adapter
+ * cache, PEFT parsing and shape validation, each failure mapped to the precise on-chain failure code. Parsed adapters are
+ * kept in a small LRU (by CID) so warm requests skip parsing.
+ */
+public class AdapterService {
+    private static final Logger log = LoggerFactory.getLogger(AdapterService.class);
+
+    private final AdapterCache cache;
+    private final ModelShape shape;
+    private final long maxAdapterBytes;
+    private final MeterRegistry meters;
+    private final Map<String, LoraAdapter> parsed;
+
+    public AdapterService(AdapterCache cache, ModelShape shape, long maxAdapterBytes, int parsedEntries, MeterRegistry meters) {
+        this.cache = cache;
+        this.shape = shape;
+        this.maxAdapterBytes = maxAdapterBytes;
+        this.meters = meters;
+        this.parsed = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, LoraAdapter> eldest) {
+                return size() > parsedEntries;
+            }
+        };
+    }
+
+    public AdapterCache cache() {
+        return cache;
+    }
+
+    /** Parses every CID first (a bad CID fails the request before any fetch), then fetches and validates in order. */
+    public List<WeightedAdapter> load(InferenceSpec spec) {
+        List<Cid> cids = new ArrayList<>();
+        for (int i = 0; i < spec.adapters().size(); i++) {
+            cids.add(parseCid(spec.adapters().get(i), i));
+        }
+        List<WeightedAdapter> out = new ArrayList<>();
+        for (int i = 0; i < cids.size(); i++) {
+            out.add(new WeightedAdapter(adapter(cids.get(i), i), spec.adapters().get(i).weightAsFloat()));
+        }
+        return out;
+    }
+
+    /** Textual CIDs of a request (for status pages); undecodable ones shown as hex. */
+    public static List<String> cidStrings(InferenceSpec spec) {
+        return spec.adapters().stream().map(a -> {
+            try {
+                return Cid.fromBytes(a.cid()).toString();
+            } catch (RuntimeException e) {
+                return "0x" + a.cidHex();
+            }
+        }).toList();
+    }
+
+    private static Cid parseCid(AdapterSpec a, int index) {
+        try {
+            return Cid.fromBytes(a.cid());
+        } catch (IllegalArgumentException e) { // InvalidCidException included
+            throw new PipelineFailure(FailureCode.INVALID_CID, "adapter " + index + ": invalid CID 0x" + a.cidHex() + ": " + e.getMessage());
+        }
+    }
+
+    private LoraAdapter adapter(Cid cid, int index) {
+        String key = cid.toString();
+        synchronized (parsed) {
+            LoraAdapter warm = parsed.get(key);
+            if (warm != null) {
+                meters.counter("loracle.adapters.parsed", "result", "hit").increment();
+                return warm;
+            }
+        }
+        FetchedContent content;
+        try {
+            content = cache.get(cid);
+        } catch (ContentTooLargeException e) {
+            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") is too large: " + e.getMessage());
+        } catch (VerificationException e) {
+            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") failed verification: " + e.getMessage());
+        } catch (ContentNotFoundException e) {
+            throw new PipelineFailure(FailureCode.ADAPTER_NOT_FOUND, "adapter " + index + " (" + key + ") not found on IPFS: " + e.getMessage());
+        } catch (IpfsException e) {
+            throw new PipelineFailure(FailureCode.ADAPTER_NOT_FOUND, "adapter " + index + " (" + key + ") could not be fetched after retries: " + e.getMessage());
+        }
+        meters.counter("loracle.adapters.fetch", "source", content.fromCache() ? "cache" : "ipfs").increment();
+        if (content.bytes() > maxAdapterBytes) {
+            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") is " + content.bytes()
+                    + " bytes, above the limit of " + maxAdapterBytes);
+        }
+        LoraAdapter adapter;
+        try {
+            adapter = PeftAdapter.load(content.path(), LoadOptions.defaults().withId(key));
+        } catch (AdapterValidationException | IllegalArgumentException e) {
+            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") is not a valid PEFT LoRA adapter: " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") cannot be read: " + e);
+        }
+        try {
+            adapter.validateAgainst(shape);
+        } catch (AdapterValidationException e) {
+            throw new PipelineFailure(FailureCode.ADAPTER_INCOMPATIBLE, "adapter " + index + " (" + key + ") does not fit the model: " + e.getMessage());
+        }
+        synchronized (parsed) {
+            parsed.put(key, adapter);
+        }
+        log.debug("adapter {} ready ({} bytes, rank {})", key, adapter.bytes(), adapter.rankMax());
+        return adapter;
+    }
+}

@@ -1,0 +1,165 @@
+package dev.loracle.oracle.it;
+
+import dev.loracle.contracts.generated.StoryTeller;
+import dev.loracle.ipfs.Cid;
+import dev.loracle.oracle.TestDatabases;
+import dev.loracle.oracle.journal.InferenceSpec;
+import dev.loracle.oracle.journal.JournalEntry;
+import dev.loracle.oracle.journal.RequestJournal;
+import dev.loracle.oracle.journal.RequestState;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.web3j.abi.FunctionEncoder;
+import org.web3j.abi.datatypes.DynamicArray;
+import org.web3j.abi.datatypes.Function;
+import org.web3j.abi.datatypes.Utf8String;
+import org.web3j.abi.datatypes.generated.Bytes32;
+import org.web3j.abi.datatypes.generated.Uint32;
+import org.web3j.abi.datatypes.generated.Uint64;
+import org.web3j.crypto.RawTransaction;
+import org.web3j.crypto.TransactionEncoder;
+import org.web3j.protocol.core.DefaultBlockParameterName;
+import org.web3j.utils.Numeric;
+
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Benchmark (a runnable, not a test): {@code mvn -f oracle-service/pom.xml test-compile exec:exec}.
+ * <ol>
+ *   <li>Oracle overhead per request on Anvil automine with warm adapters: event journaled -> fulfil tx sent, minus
+ *       generation time (the node's {@code loracle.oracle.overhead} timer), p50 / p99 over sequential requests.</li>
+ *   <li>Sustained throughput: 200 StoryTeller requests over 20 distinct adapter sets, sent as fast as the consumer can
+ *       sign them, until all are UNLOADED; nothing may be lost (all fulfilled on-chain exactly once).</li>
+ * </ol>
+ */
+public final class OracleBenchmark {
+    private static final int MAX_TOKENS = 16;
+
+    public static void main(String[] args) throws Exception {
+        int overheadRequests = Integer.getInteger("bench.overhead.requests", 60);
+        int throughputRequests = Integer.getInteger("bench.throughput.requests", 200);
+        int sets = Integer.getInteger("bench.sets", 20);
+        LocalStack stack = LocalStack.get();
+        List<Cid> pool = new ArrayList<>(stack.adapterCids());
+        pool.addAll(stack.publishMore(Math.max(0, sets / 2 + 1 - pool.size()), 5000));
+        try (LocalStack.Chain chain = new LocalStack.Chain(null, stack); TestDatabases.Db db = TestDatabases.create(TestDatabases.Kind.H2)) {
+            Path cache = Files.createTempDirectory("loracle-bench-cache");
+            Map<String, Object> props = OracleNode.properties(stack, chain, db, cache);
+            props.put("logging.level.dev.loracle", "WARN");
+            try (OracleNode node = OracleNode.start(props)) {
+                RequestJournal journal = node.bean(RequestJournal.class);
+                Timer overhead = node.bean(MeterRegistry.class).get("loracle.oracle.overhead").timer();
+
+                // --- 1. overhead, warm adapters, one request at a time
+                List<Cid> warmSet = pool.subList(0, 2);
+                for (int i = 0; i < 5; i++) awaitDone(journal, chain.tellStory(warmSet, List.of(5_000, 5_000), "Once upon a time", MAX_TOKENS, i));
+                var pipeline = node.bean(dev.loracle.oracle.pipeline.RequestPipeline.class);
+                pipeline.drainOverheadSamples(); // drop the warm-up (first attach, JIT)
+                List<Long> genMs = new ArrayList<>();
+                List<Long> submittedMs = new ArrayList<>();
+                for (int i = 0; i < overheadRequests; i++) {
+                    JournalEntry e = awaitDone(journal, chain.tellStory(warmSet, List.of(5_000, 5_000), "Once upon a time", MAX_TOKENS, 100 + i));
+                    genMs.add(e.generationNanos() / 1_000_000);
+                    submittedMs.add(e.timings().submittedAt() - e.timings().seenAt() - e.generationNanos() / 1_000_000);
+                }
+                List<Long> samples = pipeline.drainOverheadSamples().stream().map(ns -> ns / 1_000).toList(); // us
+                System.out.printf("%n=== oracle overhead (event journaled -> fulfil tx sent, minus generation), %d sequential requests, warm adapters, Anvil automine ===%n",
+                        samples.size());
+                System.out.printf("  p50 = %.1f ms, p99 = %.1f ms, max = %.1f ms (generation p50 = %d ms, %d tokens)%n",
+                        pct(samples, 50) / 1000.0, pct(samples, 99) / 1000.0, pct(samples, 100) / 1000.0, pct(genMs, 50), MAX_TOKENS);
+                System.out.printf("  of which event -> SUBMITTED journaled (fetch from cache, attach, checks): p50 = %d ms, p99 = %d ms%n",
+                        pct(submittedMs, 50), pct(submittedMs, 99));
+                System.out.printf("  node timer loracle.oracle.overhead (incl. warm-up): count %d, p50 %.1f ms%n", overhead.count(),
+                        overhead.takeSnapshot().percentileValues()[0].value(TimeUnit.MILLISECONDS));
+
+                // --- 2. throughput: 200 requests over 20 adapter sets, sent back to back
+                List<List<Cid>> adapterSets = new ArrayList<>();
+                List<List<Integer>> weightSets = new ArrayList<>();
+                for (int s = 0; s < sets; s++) {
+                    adapterSets.add(List.of(pool.get(s % pool.size()), pool.get((s + 1) % pool.size())));
+                    weightSets.add(List.of(2_000 + 100 * s, 3_000));
+                }
+                List<String> ids = sendBatch(chain, adapterSets, weightSets, throughputRequests);
+                long t0 = System.nanoTime();
+                long firstSeen = Long.MAX_VALUE, lastUnloaded = 0;
+                int unloaded = 0;
+                for (String id : ids) {
+                    JournalEntry e = OracleNode.awaitState(journal, id, Set.of(RequestState.UNLOADED, RequestState.FAILED,
+                            RequestState.CANCELLED, RequestState.EXPIRED), Duration.ofMinutes(5));
+                    if (e.state() == RequestState.UNLOADED) unloaded++;
+                    firstSeen = Math.min(firstSeen, e.timings().seenAt());
+                    lastUnloaded = Math.max(lastUnloaded, e.timings().unloadedAt() == null ? 0 : e.timings().unloadedAt());
+                }
+                long pendingLeft = 0;
+                for (String id : ids) if (chain.coordinator.isPending(new BigInteger(id.substring(2), 16)).send()) pendingLeft++;
+                double seconds = (lastUnloaded - firstSeen) / 1000.0;
+                System.out.printf("%n=== sustained throughput: %d requests over %d adapter sets ===%n", ids.size(), sets);
+                System.out.printf("  UNLOADED %d / %d, still pending on-chain %d, wall %.2f s (first event seen -> last unloaded), %.1f requests/s%n",
+                        unloaded, ids.size(), pendingLeft, seconds, ids.size() / seconds);
+                System.out.printf("  (waited %.1f s after the last request was sent)%n", (System.nanoTime() - t0) / 1e9);
+                System.out.printf("  grouped by adapter set: %.0f requests served by an already-attached set%n",
+                        node.bean(MeterRegistry.class).counter("loracle.scheduler.grouped").count());
+            }
+        }
+        System.exit(0);
+    }
+
+    private static JournalEntry awaitDone(RequestJournal journal, BigInteger requestId) throws InterruptedException {
+        JournalEntry e = OracleNode.awaitState(journal, InferenceSpec.chainId(requestId),
+                Set.of(RequestState.UNLOADED, RequestState.FAILED), Duration.ofSeconds(60));
+        if (e.state() != RequestState.UNLOADED) throw new IllegalStateException("request failed: " + e.reason());
+        return e;
+    }
+
+    /** Signs all tellStory txs with consecutive nonces and sends them without waiting for receipts. */
+    private static List<String> sendBatch(LocalStack.Chain chain, List<List<Cid>> sets, List<List<Integer>> weights, int count) throws Exception {
+        var web3 = chain.anvil.web3j();
+        var consumer = LocalStack.CONSUMER;
+        long nonce = web3.ethGetTransactionCount(consumer.getAddress(), DefaultBlockParameterName.PENDING).send().getTransactionCount().longValueExact();
+        BigInteger fee = chain.coordinator.quoteFee(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(MAX_TOKENS)).send();
+        List<String> hashes = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int s = i % sets.size();
+            List<StoryTeller.Adapter> styles = new ArrayList<>();
+            for (int k = 0; k < sets.get(s).size(); k++) {
+                styles.add(new StoryTeller.Adapter(sets.get(s).get(k).toBytes(), BigInteger.valueOf(weights.get(s).get(k))));
+            }
+            String data = FunctionEncoder.encode(new Function("tellStory", Arrays.asList(new Bytes32(chain.modelId()),
+                    new DynamicArray<>(StoryTeller.Adapter.class, styles), new Utf8String("Once upon a time"),
+                    new Uint32(MAX_TOKENS), new Uint64(BigInteger.valueOf(10_000 + i))), List.of()));
+            RawTransaction tx = RawTransaction.createTransaction(chain.anvil.chainId(), BigInteger.valueOf(nonce + i),
+                    BigInteger.valueOf(1_500_000), chain.deployment.storyTeller(), fee, data,
+                    BigInteger.valueOf(1_000_000_000L), BigInteger.valueOf(50_000_000_000L));
+            String raw = Numeric.toHexString(TransactionEncoder.signMessage(tx, consumer));
+            var sent = web3.ethSendRawTransaction(raw).send();
+            if (sent.hasError()) throw new IllegalStateException("send " + i + ": " + sent.getError().getMessage());
+            hashes.add(sent.getTransactionHash());
+        }
+        List<String> ids = new ArrayList<>();
+        for (String h : hashes) {
+            var r = web3.ethGetTransactionReceipt(h).send().getTransactionReceipt();
+            for (int i = 0; i < 200 && r.isEmpty(); i++) {
+                Thread.sleep(20);
+                r = web3.ethGetTransactionReceipt(h).send().getTransactionReceipt();
+            }
+            var events = dev.loracle.contracts.generated.InferenceCoordinator.getInferenceRequestedEvents(r.orElseThrow());
+            ids.add(InferenceSpec.chainId(events.getFirst().requestId));
+        }
+        return ids;
+    }
+
+    private static long pct(List<Long> values, int p) {
+        List<Long> sorted = values.stream().sorted().toList();
+        int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+    }
+}
