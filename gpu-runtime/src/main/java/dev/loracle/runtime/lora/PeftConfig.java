@@ -1,9 +1,7 @@
 package dev.loracle.runtime.lora;
 
+import dev.loracle.runtime.safetensors.BoundedJsonReader;
 import dev.loracle.runtime.safetensors.JsonFormatException;
-import dev.loracle.runtime.safetensors.StrictJson;
-import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -12,6 +10,9 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
  * The LoRA part of a PEFT {@code adapter_config.json}, with what we refuse rejected on parse: other PEFT types, DoRA,
@@ -36,6 +37,9 @@ public record PeftConfig(String peftType, int r, double loraAlpha, boolean useRs
 
     /** PEFT's default layer-index pattern: the number after the last ".name." group before the module. */
     private static final Pattern LAYER_INDEX = Pattern.compile(".*\\.[^.]*\\.(\\d+)\\.");
+
+    /** Configs are a few KiB and nest 3 levels; the bounds leave room for PEFT's growth, not for hostile input. */
+    private static final BoundedJsonReader JSON = new BoundedJsonReader(64, 1 << 20, 64 * 1024, 1 << 20);
 
     public PeftConfig {
         if (r <= 0) {
@@ -70,13 +74,13 @@ public record PeftConfig(String peftType, int r, double loraAlpha, boolean useRs
 
     /** Parses and checks {@code adapter_config.json}; {@code source} names the file in errors. */
     public static PeftConfig parse(byte[] json, String source) {
-        Object root;
+        JsonNode m;
         try {
-            root = StrictJson.parse(json);
+            m = JSON.read(json);
         } catch (JsonFormatException e) {
             throw new AdapterValidationException(source + " is not valid JSON: " + e.getMessage());
         }
-        if (!(root instanceof Map<?, ?> m)) {
+        if (!m.isObject()) {
             throw new AdapterValidationException(source + " is not a JSON object");
         }
         Reader c = new Reader(m, source);
@@ -115,24 +119,25 @@ public record PeftConfig(String peftType, int r, double loraAlpha, boolean useRs
         double alpha = c.number("lora_alpha", 8.0);
         boolean rslora = c.bool("use_rslora", false);
         Map<String, Integer> rankPattern = new LinkedHashMap<>();
-        for (Map.Entry<String, Object> e : c.object("rank_pattern").entrySet()) {
+        for (Map.Entry<String, JsonNode> e : c.object("rank_pattern").properties()) {
             rankPattern.put(e.getKey(), Reader.asPositiveInt(e.getValue(), source + ": rank_pattern[" + e.getKey() + "]"));
         }
         Map<String, Double> alphaPattern = new LinkedHashMap<>();
-        for (Map.Entry<String, Object> e : c.object("alpha_pattern").entrySet()) {
+        for (Map.Entry<String, JsonNode> e : c.object("alpha_pattern").properties()) {
             alphaPattern.put(e.getKey(), Reader.asNumber(e.getValue(), source + ": alpha_pattern[" + e.getKey() + "]"));
         }
-        Object targets = m.get("target_modules");
+        JsonNode targets = c.get("target_modules");
         List<String> names = null;
         String regex = null;
-        if (targets instanceof String s) {
-            regex = s;
-        } else if (targets instanceof List<?> list && !list.isEmpty()) {
+        if (targets != null && targets.isString()) {
+            regex = targets.stringValue();
+        } else if (targets != null && targets.isArray() && !targets.isEmpty()) {
             names = new ArrayList<>();
-            for (Object o : list) {
-                if (!(o instanceof String s)) {
+            for (JsonNode o : targets) {
+                if (!o.isString()) {
                     throw new AdapterValidationException(source + ": target_modules entries must be strings, got " + o);
                 }
+                String s = o.stringValue();
                 if (EMBEDDING_MODULES.contains(s)) {
                     throw new AdapterValidationException(source + ": target_modules contains " + s
                             + ": LoRA on embeddings or the classifier is not supported");
@@ -144,10 +149,10 @@ public record PeftConfig(String peftType, int r, double loraAlpha, boolean useRs
                     + " got " + targets);
         }
         List<Integer> layers = null;
-        Object ltt = m.get("layers_to_transform");
-        if (ltt instanceof List<?> list) {
+        JsonNode ltt = c.get("layers_to_transform");
+        if (ltt != null && ltt.isArray()) {
             layers = new ArrayList<>();
-            for (Object o : list) {
+            for (JsonNode o : ltt) {
                 layers.add(Reader.asNonNegativeInt(o, source + ": layers_to_transform entry"));
             }
         } else if (ltt != null) {
@@ -243,7 +248,7 @@ public record PeftConfig(String peftType, int r, double loraAlpha, boolean useRs
 
     /** The config as PEFT writes it (the fields we know; the rest at PEFT's defaults). */
     public byte[] toJson() {
-        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Object> m = new LinkedHashMap<>(); // LinkedHashMap: PEFT's (alphabetical) key order
         m.put("alpha_pattern", alphaPattern);
         m.put("base_model_name_or_path", baseModelNameOrPath);
         m.put("bias", "none");
@@ -261,66 +266,69 @@ public record PeftConfig(String peftType, int r, double loraAlpha, boolean useRs
         m.put("task_type", taskType);
         m.put("use_dora", false);
         m.put("use_rslora", useRslora);
-        return StrictJson.write(m).getBytes(StandardCharsets.UTF_8);
+        return JsonMapper.shared().writeValueAsBytes(m);
     }
 
-    /** Typed access to config fields with errors that name the file and field. */
-    private record Reader(Map<?, ?> m, String source) {
+    /** Typed access to config fields with errors that name the file and field; JSON null counts as absent. */
+    private record Reader(JsonNode m, String source) {
+        JsonNode get(String key) {
+            JsonNode v = m.get(key);
+            return v == null || v.isNull() ? null : v;
+        }
+
         String string(String key, String dflt) {
-            Object v = m.get(key);
+            JsonNode v = get(key);
             if (v == null) {
                 return dflt;
             }
-            if (!(v instanceof String s)) {
+            if (!v.isString()) {
                 throw new AdapterValidationException(source + ": " + key + " must be a string, got " + v);
             }
-            return s;
+            return v.stringValue();
         }
 
         boolean bool(String key, boolean dflt) {
-            Object v = m.get(key);
+            JsonNode v = get(key);
             if (v == null) {
                 return dflt;
             }
-            if (!(v instanceof Boolean b)) {
+            if (!v.isBoolean()) {
                 throw new AdapterValidationException(source + ": " + key + " must be true or false, got " + v);
             }
-            return b;
+            return v.booleanValue();
         }
 
         int positiveInt(String key, int dflt) {
-            Object v = m.get(key);
+            JsonNode v = get(key);
             return v == null ? dflt : asPositiveInt(v, source + ": " + key);
         }
 
         double number(String key, double dflt) {
-            Object v = m.get(key);
+            JsonNode v = get(key);
             return v == null ? dflt : asNumber(v, source + ": " + key);
         }
 
-        @SuppressWarnings("unchecked")
-        Map<String, Object> object(String key) {
-            Object v = m.get(key);
+        JsonNode object(String key) {
+            JsonNode v = get(key);
             if (v == null) {
-                return Map.of();
+                return JsonNodeFactory.instance.objectNode();
             }
-            if (!(v instanceof Map<?, ?> o)) {
+            if (!v.isObject()) {
                 throw new AdapterValidationException(source + ": " + key + " must be an object, got " + v);
             }
-            return (Map<String, Object>) o;
+            return v;
         }
 
         void rejectNonEmpty(String key, String message) {
-            Object v = m.get(key);
-            boolean empty = v == null || Boolean.FALSE.equals(v) || (v instanceof List<?> l && l.isEmpty())
-                    || (v instanceof Map<?, ?> o && o.isEmpty()) || (v instanceof String s && s.isEmpty());
+            JsonNode v = get(key);
+            boolean empty = v == null || (v.isBoolean() && !v.booleanValue()) || (v.isContainer() && v.isEmpty())
+                    || (v.isString() && v.stringValue().isEmpty());
             if (!empty) {
-                throw new AdapterValidationException(source + ": " + message + " (" + key + " = "
-                        + StrictJson.write(v) + ")");
+                throw new AdapterValidationException(source + ": " + message + " (" + key + " = " + v + ")");
             }
         }
 
-        static int asPositiveInt(Object v, String what) {
+        static int asPositiveInt(JsonNode v, String what) {
             int i = asNonNegativeInt(v, what);
             if (i == 0) {
                 throw new AdapterValidationException(what + " must be positive, got 0");
@@ -328,22 +336,23 @@ public record PeftConfig(String peftType, int r, double loraAlpha, boolean useRs
             return i;
         }
 
-        static int asNonNegativeInt(Object v, String what) {
-            if (v instanceof Long l && l >= 0 && l <= Integer.MAX_VALUE) {
-                return (int) (long) l;
+        static int asNonNegativeInt(JsonNode v, String what) {
+            if (!v.isIntegralNumber()) {
+                throw new AdapterValidationException(what + " must be an integer, got " + v);
             }
-            if (v instanceof BigInteger || v instanceof Long) {
+            if (!v.canConvertToInt() || v.intValue() < 0) {
                 throw new AdapterValidationException(what + " is out of range: " + v);
             }
-            throw new AdapterValidationException(what + " must be an integer, got " + v);
+            return v.intValue();
         }
 
-        static double asNumber(Object v, String what) {
-            if (v instanceof Long l) {
-                return l;
+        /** An integer that fits a long, or a finite floating-point number. */
+        static double asNumber(JsonNode v, String what) {
+            if (v.isIntegralNumber() && v.canConvertToLong()) {
+                return v.longValue();
             }
-            if (v instanceof Double d && Double.isFinite(d)) {
-                return d;
+            if (v.isFloatingPointNumber() && Double.isFinite(v.doubleValue())) {
+                return v.doubleValue();
             }
             throw new AdapterValidationException(what + " must be a finite number, got " + v);
         }

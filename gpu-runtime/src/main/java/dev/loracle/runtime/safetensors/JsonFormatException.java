@@ -1,8 +1,8 @@
 package dev.loracle.runtime.safetensors;
 
-/** Malformed or over-limit JSON; the message gives the byte offset. */
+/** Malformed or over-limit JSON (from {@link BoundedJsonReader}); the message gives the byte offset. */
 public class JsonFormatException extends RuntimeException {
-    public JsonFormatException(String message) {
-        super(message);
+    public JsonFormatException(String message, Throwable cause) {
+        super(message, cause);
     }
 }

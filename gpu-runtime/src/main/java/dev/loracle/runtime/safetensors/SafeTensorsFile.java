@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.math.BigInteger;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -18,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import tools.jackson.databind.JsonNode;
 
 /**
  * A strictly validated safetensors file over a {@link MemorySegment} (memory-mapped by {@link #open}); tensor data is
@@ -32,6 +32,11 @@ import java.util.Optional;
  */
 public final class SafeTensorsFile implements AutoCloseable {
     private static final String METADATA_KEY = "__metadata__";
+    /** Root object, tensor object, shape/offset arrays: 3 levels; one spare. */
+    private static final int MAX_JSON_DEPTH = 4;
+    /** Longest tensor name or metadata key; real names are module paths of a few hundred characters. */
+    private static final int MAX_NAME_CHARS = 64 * 1024;
+    private static final BoundedJsonReader DEFAULT_JSON = jsonReader(Limits.DEFAULT);
 
     /**
      * Parser limits.
@@ -130,21 +135,21 @@ public final class SafeTensorsFile implements AutoCloseable {
         if (header[0] != '{') {
             throw fail(source, "header does not start with '{'");
         }
-        long maxValues = (long) (limits.maxTensors() + 1) * (8L + limits.maxRank()) + 4096;
-        Object root;
+        BoundedJsonReader json = limits.equals(Limits.DEFAULT) ? DEFAULT_JSON : jsonReader(limits);
+        JsonNode root;
         try {
-            root = StrictJson.parse(header, 0, header.length, 4, maxValues);
+            root = json.read(header);
         } catch (JsonFormatException e) {
             throw fail(source, "header is not valid JSON: " + e.getMessage());
         }
-        if (!(root instanceof Map<?, ?> entries)) {
+        if (!root.isObject()) {
             throw fail(source, "header is not a JSON object");
         }
         long dataSize = size - 8 - n;
         Map<String, String> metadata = Map.of();
         List<TensorInfo> list = new ArrayList<>();
-        for (Map.Entry<?, ?> e : entries.entrySet()) {
-            String name = (String) e.getKey();
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
+            String name = e.getKey();
             if (name.equals(METADATA_KEY)) {
                 metadata = readMetadata(e.getValue(), source);
                 continue;
@@ -159,39 +164,52 @@ public final class SafeTensorsFile implements AutoCloseable {
         return new SafeTensorsFile(whole, data, Collections.unmodifiableList(list), metadata, arena, source);
     }
 
-    private static Map<String, String> readMetadata(Object value, String source) {
-        if (!(value instanceof Map<?, ?> m)) {
+    /**
+     * JSON bounds for a header: its length, the depth above, and a token budget that fits {@code maxTensors} tensors
+     * of rank {@code maxRank} (13 + rank tokens each, counting the name) plus a few thousand metadata entries, so the
+     * tree Jackson builds stays proportional to what the limits allow, not to the header length alone.
+     */
+    private static BoundedJsonReader jsonReader(Limits limits) {
+        long maxTokens = (limits.maxTensors() + 1L) * (13L + limits.maxRank()) + 8192;
+        return new BoundedJsonReader(MAX_JSON_DEPTH, limits.maxHeaderBytes(), MAX_NAME_CHARS, maxTokens);
+    }
+
+    private static Map<String, String> readMetadata(JsonNode value, String source) {
+        if (!value.isObject()) {
             throw fail(source, METADATA_KEY + " is not a JSON object");
         }
         Map<String, String> out = new LinkedHashMap<>();
-        for (Map.Entry<?, ?> e : m.entrySet()) {
-            if (!(e.getValue() instanceof String s)) {
+        for (Map.Entry<String, JsonNode> e : value.properties()) {
+            if (!e.getValue().isString()) {
                 throw fail(source, METADATA_KEY + " value of '" + e.getKey() + "' is not a string");
             }
-            out.put((String) e.getKey(), s);
+            out.put(e.getKey(), e.getValue().stringValue());
         }
         return Collections.unmodifiableMap(out);
     }
 
-    private static TensorInfo readTensor(String name, Object value, long dataSize, Limits limits, String source) {
-        if (!(value instanceof Map<?, ?> m)) {
+    private static TensorInfo readTensor(String name, JsonNode m, long dataSize, Limits limits, String source) {
+        if (!m.isObject()) {
             throw fail(source, "tensor '" + name + "' is not a JSON object");
         }
-        for (Object key : m.keySet()) {
+        for (String key : m.propertyNames()) {
             if (!key.equals("dtype") && !key.equals("shape") && !key.equals("data_offsets")) {
                 throw fail(source, "tensor '" + name + "' has unknown key '" + key + "'");
             }
         }
-        if (!(m.get("dtype") instanceof String dtypeName)) {
+        JsonNode dtypeNode = m.get("dtype");
+        if (dtypeNode == null || !dtypeNode.isString()) {
             throw fail(source, "tensor '" + name + "' has no string 'dtype'");
         }
+        String dtypeName = dtypeNode.stringValue();
         SafeTensorsDType dtype;
         try {
             dtype = SafeTensorsDType.fromHeader(dtypeName, name);
         } catch (SafeTensorsFormatException ex) {
             throw fail(source, ex.getMessage());
         }
-        if (!(m.get("shape") instanceof List<?> shapeList)) {
+        JsonNode shapeList = m.get("shape");
+        if (shapeList == null || !shapeList.isArray()) {
             throw fail(source, "tensor '" + name + "' has no 'shape' array");
         }
         if (shapeList.size() > limits.maxRank()) {
@@ -214,7 +232,8 @@ public final class SafeTensorsFile implements AutoCloseable {
         } catch (ArithmeticException ex) {
             throw fail(source, "tensor '" + name + "' shape " + Arrays.toString(shape) + " overflows");
         }
-        if (!(m.get("data_offsets") instanceof List<?> offsets) || offsets.size() != 2) {
+        JsonNode offsets = m.get("data_offsets");
+        if (offsets == null || !offsets.isArray() || offsets.size() != 2) {
             throw fail(source, "tensor '" + name + "' has no 'data_offsets' array of two integers");
         }
         long begin = nonNegativeLong(offsets.get(0), "tensor '" + name + "' data_offsets[0]", source);
@@ -255,17 +274,19 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
     }
 
-    private static long nonNegativeLong(Object v, String what, String source) {
-        if (v instanceof Long l) {
-            if (l < 0) {
-                throw fail(source, what + " is negative: " + l);
-            }
-            return l;
+    /** Offsets and dimensions are u64 in the format; here they must also fit a non-negative long. */
+    private static long nonNegativeLong(JsonNode v, String what, String source) {
+        if (!v.isIntegralNumber()) {
+            throw fail(source, what + " is not an integer: " + v);
         }
-        if (v instanceof BigInteger) {
+        if (!v.canConvertToLong()) {
             throw fail(source, what + " is too large: " + v);
         }
-        throw fail(source, what + " is not an integer: " + v);
+        long l = v.longValue();
+        if (l < 0) {
+            throw fail(source, what + " is negative: " + l);
+        }
+        return l;
     }
 
     private static SafeTensorsFormatException fail(String source, String what) {

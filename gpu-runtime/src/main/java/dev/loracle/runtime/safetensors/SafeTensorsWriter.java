@@ -9,12 +9,14 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Builds a safetensors file: tensors are laid out contiguously in insertion order and the header is padded with
@@ -66,25 +68,25 @@ public final class SafeTensorsWriter {
 
     /** The header JSON (without length prefix or padding). */
     public String headerJson() {
-        Map<String, Object> header = new LinkedHashMap<>();
+        // ObjectNode keeps insertion order: tensors appear in the order their data is laid out.
+        ObjectNode header = JsonNodeFactory.instance.objectNode();
         if (!metadata.isEmpty()) {
-            header.put("__metadata__", metadata);
+            ObjectNode meta = header.putObject("__metadata__");
+            metadata.forEach(meta::put);
         }
         long offset = 0;
         for (Entry e : entries.values()) {
-            List<Object> shape = new ArrayList<>();
+            long end = offset + e.bytes.byteSize();
+            ObjectNode t = header.putObject(e.name);
+            t.put("dtype", e.dtype.name());
+            ArrayNode shape = t.putArray("shape");
             for (long d : e.shape) {
                 shape.add(d);
             }
-            long end = offset + e.bytes.byteSize();
-            Map<String, Object> t = new LinkedHashMap<>();
-            t.put("dtype", e.dtype.name());
-            t.put("shape", shape);
-            t.put("data_offsets", List.of(offset, end));
-            header.put(e.name, t);
+            t.putArray("data_offsets").add(offset).add(end);
             offset = end;
         }
-        return StrictJson.write(header);
+        return JsonMapper.shared().writeValueAsString(header);
     }
 
     /** The whole file image. */

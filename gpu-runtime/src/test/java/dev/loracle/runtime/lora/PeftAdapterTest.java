@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loracle.runtime.safetensors.SafeTensorsDType;
 import dev.loracle.runtime.safetensors.SafeTensorsWriter;
-import dev.loracle.runtime.safetensors.StrictJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,6 +19,8 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
 
 class PeftAdapterTest {
     /** Small GQA shape: head dim 4, kv dim 8. */
@@ -130,10 +131,10 @@ class PeftAdapterTest {
 
     private static void rewriteConfig(Path dir, Map<String, Object> changes) throws IOException {
         Path cfg = dir.resolve("adapter_config.json");
-        @SuppressWarnings("unchecked")
-        Map<String, Object> m = new LinkedHashMap<>((Map<String, Object>) StrictJson.parse(Files.readAllBytes(cfg)));
+        JsonMapper json = JsonMapper.shared();
+        Map<String, Object> m = json.readValue(cfg.toFile(), new TypeReference<LinkedHashMap<String, Object>>() {});
         m.putAll(changes);
-        Files.writeString(cfg, StrictJson.write(m));
+        json.writeValue(cfg.toFile(), m);
     }
 
     private void assertRejectedConfig(String name, Map<String, Object> changes, String fragment) throws IOException {

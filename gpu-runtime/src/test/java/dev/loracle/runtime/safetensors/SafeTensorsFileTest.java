@@ -16,6 +16,8 @@ import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SafeTensorsFileTest {
     static final Path FIXTURE = Path.of(System.getProperty("loracle.models.dir", "../shared/models"))
@@ -23,7 +25,11 @@ class SafeTensorsFileTest {
 
     /** A file image from a raw header string and {@code dataBytes} zero bytes. */
     static byte[] image(String header, int dataBytes) {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        return image(header.getBytes(StandardCharsets.UTF_8), dataBytes);
+    }
+
+    /** A file image from raw header bytes (which need not be valid UTF-8) and {@code dataBytes} zero bytes. */
+    static byte[] image(byte[] h, int dataBytes) {
         byte[] out = new byte[8 + h.length + dataBytes];
         MemorySegment.ofArray(out).set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, h.length);
         System.arraycopy(h, 0, out, 8, h.length);
@@ -181,6 +187,99 @@ class SafeTensorsFileTest {
         SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class, () -> SafeTensorsFile.parse(
                 MemorySegment.ofArray(img), new SafeTensorsFile.Limits(1 << 20, 3, 8)));
         assertTrue(e.getMessage().contains("more than 3 tensors"), e.getMessage());
+    }
+
+    /** Header JSON must be strict RFC 8259: each of these is refused by the parser, before any format check. */
+    @ParameterizedTest
+    @ValueSource(strings = {"{ ", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "{\"k\":01}", "{\"k\":-}", "{\"k\":1.}",
+        "{\"k\":.5}", "{\"k\":1e}", "{\"k\":+1}", "{\"k\":NaN}", "{\"k\":Infinity}", "{\"k\":\"abc}",
+        "{\"k\":\"\\x\"}", "{\"k\":\"\\u12g4\"}", "{\"k\":tru}", "{\"k\":[1 2]}", "{\"k\":'a'}",
+        "{// c\n}", "{/* c */}", "{\"k\":\"tab\there\"}", "{\"k\":[\"\\u12\"]}"})
+    void rejectsMalformedJson(String header) {
+        assertRejected(image(header, 0), "header is not valid JSON: invalid JSON");
+    }
+
+    @Test
+    void rejectsTrailingDataAfterTheHeaderObject() {
+        assertRejected(image("{}{}", 0), "Trailing token");
+        assertRejected(image("{} x", 0), "not valid JSON");
+        assertRejected(image("{}\u0000", 0), "not valid JSON");
+        assertEquals(0, parse(image("{}  \n\t ", 0)).tensors().size()); // whitespace padding is allowed
+    }
+
+    @Test
+    void rejectsDuplicateKeysAtEveryLevel() {
+        assertRejected(image("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0), "duplicate key \"k\"");
+        assertRejected(image("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4),
+                "duplicate key \"dtype\"");
+    }
+
+    @Test
+    void rejectsInvalidUtf8() {
+        byte[][] bad = {
+            {(byte) 0xC3, 0x28}, // bad continuation byte
+            {(byte) 0xE2, (byte) 0x82}, // truncated sequence
+            {(byte) 0xC0, (byte) 0x80}, // overlong NUL
+            {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, // encoded surrogate
+            {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, // above U+10FFFF
+            {(byte) 0xFF}};
+        byte[] before = "{\"__metadata__\":{\"k\":\"x".getBytes(StandardCharsets.US_ASCII);
+        byte[] after = "y\"}}".getBytes(StandardCharsets.US_ASCII);
+        for (byte[] b : bad) {
+            byte[] header = new byte[before.length + b.length + after.length];
+            System.arraycopy(before, 0, header, 0, before.length);
+            System.arraycopy(b, 0, header, before.length, b.length);
+            System.arraycopy(after, 0, header, before.length + b.length, after.length);
+            assertRejected(image(header, 0), "invalid JSON at byte " + before.length + ": invalid UTF-8");
+        }
+        // UTF-16/32 (which Jackson would otherwise detect from the zero bytes) is not a safetensors header
+        assertRejected(image(new byte[] {'{', 0, '}', 0}, 0), "invalid JSON at byte 1: NUL byte");
+        assertRejected(image(new byte[] {'{', 0, 0, 0, '}', 0, 0, 0}, 0), "NUL byte");
+        assertEquals("caf\u00e9 \ud83d\ude00 \ud83d\ude00", parse(image(
+                "{\"__metadata__\":{\"k\":\"caf\u00e9 \ud83d\ude00 \\ud83d\\ude00\"}}", 0)).metadata().get("k"));
+    }
+
+    @Test
+    void rejectsDeepNestingFastWithoutStackOverflow() {
+        String t = "{\"a\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[0,4]}}";
+        assertRejected(image(t.formatted("[[1]]"), 4), "shape[0] is not an integer"); // depth 4: parsed, then refused
+        assertRejected(image(t.formatted("[[[1]]]"), 4), "nesting depth (5) exceeds the maximum allowed (4");
+        byte[] deep = image("{\"a\":" + "[".repeat(5_000_000), 0);
+        long t0 = System.nanoTime();
+        assertRejected(deep, "nesting depth");
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L);
+    }
+
+    @Test
+    void rejectsOverlongNumbersAndNames() {
+        String t = "{\"a\":{\"dtype\":\"F32\",\"shape\":[%s],\"data_offsets\":[0,4]}}";
+        assertRejected(image(t.formatted("1".repeat(2000)), 4), "Number value length (2000) exceeds");
+        assertRejected(image(t.formatted("18446744073709551616"), 4), "shape[0] is too large: 18446744073709551616");
+        assertRejected(image(t.formatted("-99999999999999999999"), 4), "too large");
+        assertRejected(image(t.formatted("1e3"), 4), "shape[0] is not an integer: 1000.0");
+        assertRejected(image(t.formatted("1.0"), 4), "shape[0] is not an integer");
+        assertRejected(image(t.formatted("true"), 4), "shape[0] is not an integer: true");
+        assertRejected(image(t.formatted("\"1\""), 4), "shape[0] is not an integer");
+        assertRejected(image("{\"" + "n".repeat(70_000) + "\":{}}", 0), "Name length (70000) exceeds");
+    }
+
+    @Test
+    void boundsTheNumberOfJsonTokensByTheTensorLimits() {
+        // No tensors allowed: room for the metadata budget only (8192 tokens plus one tensor's worth)
+        SafeTensorsFile.Limits none = new SafeTensorsFile.Limits(1 << 20, 0, 8);
+        StringBuilder small = new StringBuilder("{\"__metadata__\":{");
+        StringBuilder large = new StringBuilder("{\"__metadata__\":{");
+        for (int i = 0; i < 5000; i++) {
+            large.append(i == 0 ? "" : ",").append('"').append(i).append("\":\"v\"");
+            if (i < 4000) {
+                small.append(i == 0 ? "" : ",").append('"').append(i).append("\":\"v\"");
+            }
+        }
+        assertEquals(4000, SafeTensorsFile.parse(MemorySegment.ofArray(image(small + "}}", 0)), none)
+                .metadata().size());
+        SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class, () -> SafeTensorsFile.parse(
+                MemorySegment.ofArray(image(large + "}}", 0)), none));
+        assertTrue(e.getMessage().contains("Token count"), e.getMessage());
     }
 
     /** Random byte mutations of a valid file: each either parses consistently or fails with a format error. */
