@@ -99,7 +99,8 @@ public class NodeConfiguration {
         List<IpfsEndpoint> endpoints = new ArrayList<>();
         for (int i = 0; i < ipfs.apiUrls().size(); i++) endpoints.add(IpfsEndpoint.rpc("ipfs-" + i, URI.create(ipfs.apiUrls().get(i))));
         ResilienceSettings resilience = ResilienceSettings.defaults().withNodeTimeout(ipfs.fetchTimeout())
-                .withAttemptTimeout(ipfs.fetchTimeout().plusSeconds(10));
+                .withAttemptTimeout(ipfs.fetchTimeout().plusSeconds(10))
+                .withBreaker(10, 4, ipfs.breakerOpenDuration());
         return IpfsEndpoints.of(endpoints, resilience);
     }
 

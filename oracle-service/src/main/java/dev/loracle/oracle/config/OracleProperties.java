@@ -105,7 +105,10 @@ public record OracleProperties(
             @DefaultValue("536870912") @Min(1) long maxMemoryBytes,
             /** Largest adapter accepted (bytes, whole PEFT directory); larger -> ADAPTER_INVALID. */
             @DefaultValue("268435456") @Min(1) long maxAdapterBytes,
-            @DefaultValue("20s") @NotNull Duration fetchTimeout) {
+            @DefaultValue("20s") @NotNull Duration fetchTimeout,
+            /** How long an endpoint's open circuit breaker skips it before probing again. Short, because with a single
+             *  endpoint every fetch while it is open fails on-chain (and is refunded). */
+            @DefaultValue("5s") @NotNull Duration breakerOpenDuration) {
     }
 
     /** The base model this node serves. */

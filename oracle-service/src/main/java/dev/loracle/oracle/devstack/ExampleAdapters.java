@@ -1,6 +1,6 @@
 package dev.loracle.oracle.devstack;
 
-import dev.loracle.ipfs.AddOptions;
+import dev.loracle.ipfs.AdapterPublisher;
 import dev.loracle.ipfs.Cid;
 import dev.loracle.ipfs.KuboRpcClient;
 import dev.loracle.runtime.lora.ModelShape;
@@ -60,8 +60,8 @@ public final class ExampleAdapters {
         return new Published(style.name(), adapterDir, cid, style.weight());
     }
 
-    /** CID of the UnixFS directory with {@code adapterDir}'s files (CIDv1, raw leaves, pinned). */
+    /** CID of the UnixFS directory with {@code adapterDir}'s files (CIDv1, pinned), via the ipfs module's publisher. */
     public static Cid publishDirectory(Path adapterDir, KuboRpcClient ipfs) {
-        return ipfs.addDirectory(adapterDir, AddOptions.defaults().withWrapWithDirectory(true)).cid();
+        return new AdapterPublisher(ipfs).publish(adapterDir);
     }
 }

@@ -112,8 +112,10 @@ public final class LocalDemo {
             } catch (RuntimeException e) {
                 oracleUp = false;
                 progress("FAILED to start the oracle node: " + rootMessage(e));
-                progress("(chain, IPFS and contracts are up; see " + stack.oracleSettings().dataDir()
-                        .resolve("oracle.log") + ")");
+                printLogTail(stack.oracleSettings().dataDir().resolve("oracle.log"), 25);
+                progress("(chain, IPFS and contracts are up" + (options.keepRunning()
+                        ? "; the oracle log is " + stack.oracleSettings().dataDir().resolve("oracle.log") + ")"
+                        : ")"));
             }
             boolean told = oracleUp && tellStory(stack, options);
             if (options.keepRunning()) {
@@ -324,6 +326,18 @@ public final class LocalDemo {
     private void progress(String line) {
         System.out.printf(Locale.ROOT, "[%6.1fs] %s%n", (System.nanoTime() - t0) / 1e9, line);
         System.out.flush();
+    }
+
+    /** The oracle's last log lines: its temporary directory is deleted when the demo stops. */
+    private static void printLogTail(Path log, int lines) {
+        try {
+            List<String> all = Files.readAllLines(log);
+            System.out.println("--- last lines of the oracle log ---");
+            all.subList(Math.max(0, all.size() - lines), all.size()).forEach(System.out::println);
+            System.out.println("---");
+        } catch (IOException | RuntimeException e) {
+            System.out.println("(no oracle log at " + log + ")");
+        }
     }
 
     private static void awaitCtrlC() {
