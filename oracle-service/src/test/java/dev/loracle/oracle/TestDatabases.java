@@ -28,7 +28,7 @@ public final class TestDatabases {
         }
 
         public void migrate() {
-            Flyway.configure().dataSource(dataSource).locations("classpath:db/migration/" + (kind == Kind.H2 ? "h2" : "postgresql"))
+            Flyway.configure().dataSource(dataSource).locations("classpath:db/migration")
                     .load().migrate();
         }
 
