@@ -78,7 +78,7 @@ public final class RuntimeBench {
         for (MatVec.DotMode m : modes) {
             if (b instanceof CpuBackend cb) cb.setDotMode(m);
             if (modes.size() > 1) decodeRun(null, 4, 8);
-            double[] r = decodeRun(null, s.prefillTokens, s.decodeTokens);
+            double[] r = medianRun(null, s.prefillTokens, s.decodeTokens);
             double roof = bytesPerToken * r[1] / bw;
             double roofCpu = lastDecodeCpuRate / bwCpu;
             out.printf(Locale.ROOT, "[%s dots] prefill %.1f tok/s (%d tokens), decode %.1f tok/s (%d tokens), roofline fraction %.2f"
@@ -94,7 +94,7 @@ public final class RuntimeBench {
             }
         }
         if (b instanceof CpuBackend cb) cb.setDotMode(best);
-        decodeRun(null, 4, s.decodeTokens); // base CPU cost per token with the chosen dot mode
+        medianRun(null, 4, s.decodeTokens); // base CPU cost per token with the chosen dot mode
         double baseCpuPerToken = lastCpuPerToken;
         figures.put("decode_tps", baseDecode);
         figures.put("roofline", bytesPerToken * baseDecode / bw);
@@ -122,7 +122,7 @@ public final class RuntimeBench {
             figures.put("attach_cpu_ms_" + mode.name().toLowerCase(Locale.ROOT), attachCpuMs);
             Attachment a = engine.attach(adapters, mode);
             decodeRun(a, 4, 16); // JIT warm-up of the adapter paths, as for the base
-            double[] r = decodeRun(a, 4, s.decodeTokens);
+            double[] r = medianRun(a, 4, s.decodeTokens);
             engine.detach(a);
             String m = mode.name().toLowerCase(Locale.ROOT);
             figures.put("attach_ms_" + m, attachMs);
@@ -158,6 +158,30 @@ public final class RuntimeBench {
         long[] c = v.clone();
         Arrays.sort(c);
         return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2.0;
+    }
+
+    /** Timed runs per figure: the median run is reported, so one run disturbed by other load does not decide it. */
+    private static final int RUNS = 3;
+
+    /** {@link #decodeRun} {@value #RUNS} times; returns the run with the median decode rate (and keeps its CPU figures). */
+    private double[] medianRun(Attachment attachment, int prefill, int decode) {
+        double[][] runs = new double[RUNS][];
+        double[] cpuRate = new double[RUNS], cpuPerToken = new double[RUNS];
+        for (int i = 0; i < RUNS; i++) {
+            runs[i] = decodeRun(attachment, prefill, decode);
+            cpuRate[i] = lastDecodeCpuRate;
+            cpuPerToken[i] = lastCpuPerToken;
+        }
+        Integer[] order = new Integer[RUNS];
+        for (int i = 0; i < RUNS; i++) order[i] = i;
+        Arrays.sort(order, (x, y) -> Double.compare(runs[x][1], runs[y][1]));
+        int m = order[RUNS / 2];
+        lastDecodeCpuRate = cpuRate[m];
+        lastCpuPerToken = cpuPerToken[m];
+        double[] prefills = new double[RUNS];
+        for (int i = 0; i < RUNS; i++) prefills[i] = runs[i][0];
+        Arrays.sort(prefills);
+        return new double[] {prefills[RUNS / 2], runs[m][1]};
     }
 
     /** Feeds {@code prefill} tokens then decodes {@code decode} greedy tokens (EOS ignored); returns {prefill tok/s, decode tok/s}. */

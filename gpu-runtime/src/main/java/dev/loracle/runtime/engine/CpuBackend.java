@@ -164,12 +164,13 @@ public final class CpuBackend implements Backend {
             rmsnorm(xb, x, layer.ffnNorm(), dim);
             QuantizedTensor wg = pick(ov, l, ProjectionKind.GATE, layer.gate());
             QuantizedTensor wu = pick(ov, l, ProjectionKind.UP, layer.up());
-            MatVec.matmulMany(pool, new QuantizedTensor[] {wg, wu}, new float[][] {hb, hb2}, xb, activation(wg, xb, actDim), dotMode);
-            lowRank(ov, l, ProjectionKind.GATE, xb, hb);
-            lowRank(ov, l, ProjectionKind.UP, xb, hb2);
-            for (int i = 0; i < hb.length; i++) {
-                float g = hb[i];
-                hb[i] = g / (1.0f + (float) StrictMath.exp(-g)) * hb2[i];
+            if (hasLowRank(ov, l, ProjectionKind.GATE) || hasLowRank(ov, l, ProjectionKind.UP)) {
+                MatVec.matmulMany(pool, new QuantizedTensor[] {wg, wu}, new float[][] {hb, hb2}, xb, activation(wg, xb, actDim), dotMode);
+                lowRank(ov, l, ProjectionKind.GATE, xb, hb);
+                lowRank(ov, l, ProjectionKind.UP, xb, hb2);
+                for (int i = 0; i < hb.length; i++) hb[i] = MatVec.silu(hb[i]) * hb2[i];
+            } else { // gate, up and the SiLU product in one parallel region
+                MatVec.matmulSwiGlu(pool, wg, wu, xb, activation(wg, xb, actDim), hb, dotMode);
             }
             QuantizedTensor wd = pick(ov, l, ProjectionKind.DOWN, layer.down());
             MatVec.matmul(pool, wd, hb, activation(wd, hb, actHidden), xb, dotMode);
@@ -191,6 +192,10 @@ public final class CpuBackend implements Backend {
     private Q8Activation activation(QuantizedTensor w, float[] in, Q8Activation buf) {
         if (dotMode != MatVec.DotMode.INT8 || !w.type().quantized() || w.cols() % 32 != 0) return null;
         return buf.quantize(in, (int) w.cols());
+    }
+
+    private static boolean hasLowRank(CpuOverlay ov, int layer, ProjectionKind kind) {
+        return ov != null && ov.deltas(layer, kind) != null;
     }
 
     private void lowRank(CpuOverlay ov, int layer, ProjectionKind kind, float[] in, float[] out) {
@@ -266,13 +271,26 @@ public final class CpuBackend implements Backend {
     @Override
     public long overlayBytes(Map<TensorId, List<WeightedTarget>> deltas, AttachMode mode) {
         if (mode == AttachMode.UNMERGED) return unmergedBytes(deltas);
-        long held = 0, scratch = 0;
-        for (TensorId id : deltas.keySet()) {
+        long held = 0;
+        for (TensorId id : deltas.keySet()) held += base(id).byteSize();
+        return held + mergeScratchFloats(deltas.keySet()) * Float.BYTES;
+    }
+
+    /**
+     * Float scratch a MERGED attach needs: one dequantized tensor per merging thread (tensors are merged in parallel,
+     * one per thread at a time), none for F32 bases (merged in place in their copy).
+     */
+    private long mergeScratchFloats(Iterable<TensorId> ids) {
+        long largest = 0;
+        int quantized = 0;
+        for (TensorId id : ids) {
             QuantizedTensor b = base(id);
-            held += b.byteSize();
-            if (b.type() != GgmlType.F32) scratch = Math.max(scratch, b.elements() * 4);
+            if (b.type() != GgmlType.F32) {
+                largest = Math.max(largest, b.elements());
+                quantized++;
+            }
         }
-        return held + scratch;
+        return largest * Math.min(threads, quantized);
     }
 
     /** The prepared operands hold each target's A and B once more (stacked, scaled): their F32 bytes. */
@@ -287,23 +305,44 @@ public final class CpuBackend implements Backend {
     @Override
     @SuppressWarnings("unchecked")
     public WeightOverlay mergeInto(Map<TensorId, List<WeightedTarget>> deltas, String owner) {
-        long held = 0, scratchFloats = 0;
-        for (TensorId id : deltas.keySet()) {
+        long held = 0, largest = 0;
+        List<TensorId> ids = new ArrayList<>(deltas.keySet());
+        for (TensorId id : ids) {
             QuantizedTensor b = base(id);
             held += b.byteSize();
-            if (b.type() != GgmlType.F32) scratchFloats = Math.max(scratchFloats, b.elements());
+            if (b.type() != GgmlType.F32) largest = Math.max(largest, b.elements());
         }
+        long scratchFloats = mergeScratchFloats(ids);
         Reservation wc = budget.reserve(MemoryCategory.WORKING_COPY, held, owner);
         Reservation sc = null;
         Arena arena = Arena.ofShared();
         try {
-            sc = scratchFloats > 0 ? budget.reserve(MemoryCategory.SCRATCH, scratchFloats * 4, owner) : null;
-            float[] scratch = new float[Math.toIntExact(scratchFloats)];
+            sc = scratchFloats > 0 ? budget.reserve(MemoryCategory.SCRATCH, scratchFloats * Float.BYTES, owner) : null;
+            // one scratch per concurrently merging thread, handed from chunk to chunk (at most `threads` run at once)
+            java.util.concurrent.ConcurrentLinkedQueue<float[]> scratch = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            for (long f = 0; f < scratchFloats; f += largest) scratch.add(new float[Math.toIntExact(largest)]);
+            QuantizedTensor[] bases = new QuantizedTensor[ids.size()];
+            MemorySegment[] copies = new MemorySegment[ids.size()];
+            for (int i = 0; i < bases.length; i++) { // the arena allocates on this thread; the workers only fill
+                bases[i] = base(ids.get(i));
+                copies[i] = arena.allocate(bases[i].byteSize(), 64);
+            }
+            pool.forRange(bases.length, 1, (s, e) -> {
+                float[] buf = null; // taken only by chunks with a quantized tensor: never more of them at once than buffers
+                try {
+                    for (int i = s; i < e; i++) {
+                        if (buf == null && bases[i].type() != GgmlType.F32) buf = scratch.remove();
+                        fillWorkingCopy(bases[i], deltas.get(ids.get(i)), copies[i], buf);
+                    }
+                } finally {
+                    if (buf != null) scratch.add(buf);
+                }
+            });
             QuantizedTensor[][] merged = new QuantizedTensor[c.nLayers()][ProjectionKind.values().length];
-            for (Map.Entry<TensorId, List<WeightedTarget>> e : deltas.entrySet()) {
-                TensorId id = e.getKey();
-                QuantizedTensor b = base(id);
-                merged[id.layer()][id.kind().ordinal()] = workingCopy(b, e.getValue(), arena, scratch);
+            for (int i = 0; i < bases.length; i++) {
+                TensorId id = ids.get(i);
+                merged[id.layer()][id.kind().ordinal()] =
+                        new QuantizedTensor(bases[i].name() + "+lora", bases[i].type(), bases[i].rows(), bases[i].cols(), copies[i]);
             }
             return new CpuOverlay(AttachMode.MERGED, deltas.keySet(), merged, null, arena, wc);
         } catch (RuntimeException | Error e) {
@@ -315,25 +354,22 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** W' = requantize(dequantize(W) + sum w_i s_i B_i A_i), in W's format, in fresh memory. */
-    private QuantizedTensor workingCopy(QuantizedTensor base, List<WeightedTarget> deltas, Arena arena, float[] scratch) {
+    /**
+     * dst = requantize(dequantize(W) + sum w_i s_i B_i A_i), in W's format, on the calling thread ({@code scratch}
+     * holds the dequantized tensor; unused for F32).
+     */
+    private static void fillWorkingCopy(QuantizedTensor base, List<WeightedTarget> deltas, MemorySegment dst, float[] scratch) {
         int rows = Math.toIntExact(base.rows()), cols = Math.toIntExact(base.cols());
-        MemorySegment dst = arena.allocate(base.byteSize(), 64);
+        int n = Math.multiplyExact(rows, cols);
         if (base.type() == GgmlType.F32) {
             MemorySegment.copy(base.data(), 0, dst, 0, base.byteSize());
-            LoraMath.addComposite(dst, rows, cols, deltas, threads);
+            LoraMath.addComposite(dst, rows, cols, deltas, 1);
         } else {
-            long rowBytes = base.rowBytes();
-            int grain = Math.max(1, 4096 / cols);
-            pool.forRange(rows, grain, (s, e) -> {
-                for (int r = s; r < e; r++) base.dequantizeRow(r, scratch, r * cols);
-            });
-            LoraMath.addComposite(MemorySegment.ofArray(scratch).asSlice(0, (long) rows * cols * 4), rows, cols, deltas, threads);
-            pool.forRange(rows, grain, (s, e) -> {
-                for (int r = s; r < e; r++) Quantization.quantize(base.type(), scratch, r * cols, cols, dst, r * rowBytes);
-            });
+            // rows are stored back to back, so the whole tensor is one run of blocks
+            Quantization.dequantize(base.type(), base.data(), 0, scratch, 0, n);
+            LoraMath.addComposite(MemorySegment.ofArray(scratch).asSlice(0, (long) n * Float.BYTES), rows, cols, deltas, 1);
+            Quantization.quantize(base.type(), scratch, 0, n, dst, 0);
         }
-        return new QuantizedTensor(base.name() + "+lora", base.type(), base.rows(), base.cols(), dst);
     }
 
     @Override

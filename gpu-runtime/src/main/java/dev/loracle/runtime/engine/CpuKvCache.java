@@ -1,5 +1,10 @@
 package dev.loracle.runtime.engine;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import dev.loracle.runtime.memory.Reservation;
 
 /**
@@ -67,18 +72,39 @@ final class CpuKvCache implements KvCache {
         return scale;
     }
 
-    /** q[qOff..qOff+headSize) . key(layer, t, kvHead). */
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    private static final int L = F.length();
+
+    /**
+     * q[qOff..qOff+headSize) . key(layer, t, kvHead): 8-lane products accumulated per lane, lanes then summed in lane
+     * order and the tail added last, so the result is the same on every machine.
+     */
     float keyDot(int layer, int t, int kvHead, float[] q, int qOff) {
         int off = t * kvDim + kvHead * headSize;
-        float s = 0;
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0, upper = headSize - L;
         if (type == KvCacheType.F32) {
             float[] kc = keyF[layer];
-            for (int i = 0; i < headSize; i++) s += q[qOff + i] * kc[off + i];
+            for (; i <= upper; i += L) acc = FloatVector.fromArray(F, q, qOff + i).fma(FloatVector.fromArray(F, kc, off + i), acc);
+            float s = sumLanes(acc);
+            for (; i < headSize; i++) s += q[qOff + i] * kc[off + i];
             return s;
         }
         byte[] kc = keyQ[layer];
-        for (int i = 0; i < headSize; i++) s += q[qOff + i] * kc[off + i];
+        for (; i <= upper; i += L) {
+            FloatVector k = (FloatVector) ByteVector.fromArray(B, kc, off + i).convertShape(VectorOperators.B2F, F, 0);
+            acc = FloatVector.fromArray(F, q, qOff + i).fma(k, acc);
+        }
+        float s = sumLanes(acc);
+        for (; i < headSize; i++) s += q[qOff + i] * kc[off + i];
         return s * keyScale[layer][t * nKv + kvHead];
+    }
+
+    private static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) s += v.lane(i);
+        return s;
     }
 
     /** out[outOff..) += a * value(layer, t, kvHead). */

@@ -78,6 +78,33 @@ public final class MatVec {
         });
     }
 
+    /**
+     * SwiGLU's first half in one parallel region: {@code out[r] = silu(Wg[r,:] . x) * (Wu[r,:] . x)}. Each row's two
+     * dot products and its activation are computed by the thread that owns the row, so the SiLU (one exp per row) runs
+     * in parallel instead of as a serial pass over the hidden vector. Same per-row arithmetic as two {@link #matmul}
+     * calls followed by the SiLU.
+     */
+    public static void matmulSwiGlu(ParallelRunner pool, QuantizedTensor wg, QuantizedTensor wu, float[] x, Q8Activation xq,
+                                    float[] out, DotMode mode) {
+        if (wg.rows() != wu.rows() || wg.cols() != wu.cols()) {
+            throw new IllegalArgumentException("gate " + wg + " and up " + wu + " differ in shape");
+        }
+        int rows = Math.toIntExact(wg.rows());
+        int grain = Math.max(1, PARALLEL_GRAIN_ELEMENTS / (2 * (int) Math.min(Integer.MAX_VALUE, wg.cols())));
+        pool.forRange(rows, grain, (s, e) -> {
+            for (int r = s; r < e; r++) {
+                float g = dotRow(wg, r, x, xq, mode);
+                float u = dotRow(wu, r, x, xq, mode);
+                out[r] = silu(g) * u;
+            }
+        });
+    }
+
+    /** x * sigmoid(x) with StrictMath.exp, so that every machine and JIT tier gives the same bits. */
+    public static float silu(float g) {
+        return g / (1.0f + (float) StrictMath.exp(-g));
+    }
+
     /** Dot product of row {@code row} of {@code w} with {@code x}. */
     public static float dotRow(QuantizedTensor w, long row, float[] x, Q8Activation xq, DotMode mode) {
         int n = (int) w.cols();

@@ -5,9 +5,10 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed, small pool for data-parallel loops over index ranges. The calling thread and {@code threads-1} daemon
- * workers claim contiguous chunks of the range; when a worker is slow to wake (a busy machine) the caller simply runs
- * more chunks itself. Workers spin briefly between jobs (a decode step issues ~100 short parallel loops back to back,
- * and parking/unparking each time would cost more than the loops), then park.
+ * workers claim contiguous chunks of the range (a few per thread, so that a worker that is slow to wake on a busy
+ * machine leaves only small chunks for the others rather than half the loop). Workers spin briefly between jobs
+ * (a decode step issues ~60 short parallel loops back to back, and parking/unparking each time would cost more than
+ * the loops), then park.
  * Chunk boundaries depend only on n, grain and the pool size and every index is computed by exactly one thread, so
  * per-index results never depend on which thread ran them. One {@link #forRange} at a time per pool.
  */
@@ -20,6 +21,8 @@ public final class ParallelRunner implements AutoCloseable {
     }
 
     private static final int SPIN_LIMIT = 1 << 12;
+    /** Chunks per thread: enough for load balancing when a thread is descheduled, few enough to keep claims cheap. */
+    private static final int CHUNKS_PER_THREAD = 4;
 
     /** One published loop; immutable apart from its claim and completion counters. */
     private static final class Job {
@@ -73,19 +76,28 @@ public final class ParallelRunner implements AutoCloseable {
     public int threads() { return threads; }
 
     /**
-     * Runs {@code task} over {@code [0, n)} split into at most {@code threads} contiguous chunks of at least
-     * {@code grain} indices each; returns when all are done; rethrows the first failure.
+     * Runs {@code task} over {@code [0, n)} split into contiguous chunks of at least {@code grain} indices each
+     * (at most {@value #CHUNKS_PER_THREAD} per thread); returns when all are done; rethrows the first failure.
      */
     public void forRange(int n, int grain, RangeTask task) {
+        forRange(n, grain, CHUNKS_PER_THREAD, task);
+    }
+
+    /** As {@link #forRange(int, int, RangeTask)} with up to {@code chunksPerThread} chunks per thread. */
+    public void forRange(int n, int grain, int chunksPerThread, RangeTask task) {
         if (n <= 0) return;
-        int chunks = (int) Math.min(threads, Math.max(1, n / (long) Math.max(1, grain)));
-        if (chunks == 1 || closed) {
+        if (threads == 1 || closed) {
+            task.run(0, n);
+            return;
+        }
+        int chunks = (int) Math.min((long) threads * Math.max(1, chunksPerThread), Math.max(1, n / (long) Math.max(1, grain)));
+        if (chunks == 1) {
             task.run(0, n);
             return;
         }
         Job j = new Job(task, n, chunks, Thread.currentThread());
         job = j;
-        for (int i = 0; i < chunks - 1; i++) LockSupport.unpark(workers[i]);
+        for (int i = 0, wake = Math.min(workers.length, chunks - 1); i < wake; i++) LockSupport.unpark(workers[i]);
         j.runChunks();
         int spins = 0;
         while (j.pending.get() != 0) {

@@ -25,6 +25,7 @@ public final class Quantization {
     private static final VectorSpecies<Integer> QI = IntVector.SPECIES_256;
     private static final VectorSpecies<Byte> QB = ByteVector.SPECIES_64;
     private static final int QL = QF.length();
+    private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
 
     /** C roundf: round half away from zero (Math.round rounds half up, which differs for negative halves). */
     static int roundHalfAway(float v) {
@@ -38,59 +39,54 @@ public final class Quantization {
     /** Quantizes {@code n} floats from {@code src[srcOff..]} into Q8_0 blocks at {@code dst[dstOff..]}. */
     public static void quantizeQ8_0(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         checkBlocks(n);
-        byte[] blk = new byte[n / 32 * 34];
         for (int b = 0; b < n / 32; b++) {
             int base = srcOff + b * 32;
+            long o = dstOff + 34L * b;
             FloatVector m = FloatVector.fromArray(QF, src, base).abs();
             for (int j = QL; j < 32; j += QL) m = m.max(FloatVector.fromArray(QF, src, base + j).abs());
             float amax = m.reduceLanes(VectorOperators.MAX);
             float d = amax / 127f;
             float id = d != 0f ? 1f / d : 0f;
-            short h = Float.floatToFloat16(d);
-            blk[b * 34] = (byte) h;
-            blk[b * 34 + 1] = (byte) (h >> 8);
+            dst.set(I16, o, Float.floatToFloat16(d));
             for (int j = 0; j < 32; j += QL) {
                 FloatVector v = FloatVector.fromArray(QF, src, base + j).mul(id);
-                // roundf (half away from zero), exactly: truncate, then step by one where the exact remainder is >= 0.5
+                // roundf (half away from zero), exactly: truncate, then add trunc(2 * remainder), which is the remainder's
+                // sign where |remainder| >= 0.5 and 0 otherwise (v - trunc(v) and the doubling are exact for |v| <= 127)
                 IntVector r = (IntVector) v.convert(VectorOperators.F2I, 0);
                 FloatVector frac = v.sub((FloatVector) r.convert(VectorOperators.I2F, 0));
-                r = r.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(QI));
-                r = r.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(QI));
-                ((ByteVector) r.convertShape(VectorOperators.I2B, QB, 0)).intoArray(blk, b * 34 + 2 + j);
+                r = r.add((IntVector) frac.add(frac).convert(VectorOperators.F2I, 0));
+                ((ByteVector) r.convertShape(VectorOperators.I2B, QB, 0)).intoMemorySegment(dst, o + 2 + j, LE);
             }
         }
-        MemorySegment.copy(blk, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blk.length);
     }
 
     /** Quantizes {@code n} floats from {@code src[srcOff..]} into Q4_0 blocks at {@code dst[dstOff..]}. */
     public static void quantizeQ4_0(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         checkBlocks(n);
-        byte[] blk = new byte[n / 32 * 18];
         for (int b = 0; b < n / 32; b++) {
             int base = srcOff + b * 32;
+            long o = dstOff + 18L * b;
             FloatVector m = FloatVector.fromArray(QF, src, base).abs();
             for (int j = QL; j < 32; j += QL) m = m.max(FloatVector.fromArray(QF, src, base + j).abs());
             float amax = m.reduceLanes(VectorOperators.MAX);
             float max = 0f;
-            for (int j = 0; j < 32; j++) { // the first value of largest magnitude, with its sign (llama.cpp's choice)
-                if (Math.abs(src[base + j]) == amax) {
-                    max = src[base + j];
+            for (int j = 0; j < 32; j += QL) { // the first value of largest magnitude, with its sign (llama.cpp's choice)
+                int first = FloatVector.fromArray(QF, src, base + j).abs().compare(VectorOperators.EQ, amax).firstTrue();
+                if (first < QL) {
+                    max = src[base + j + first];
                     break;
                 }
             }
             float d = max / -8f;
             float id = d != 0f ? 1f / d : 0f;
-            short h = Float.floatToFloat16(d);
-            blk[b * 18] = (byte) h;
-            blk[b * 18 + 1] = (byte) (h >> 8);
+            dst.set(I16, o, Float.floatToFloat16(d));
             for (int j = 0; j < 16; j += QL) {
                 // (int)(x/d + 8.5) truncates a positive value; mul then add, as in C (no fused multiply-add)
                 IntVector lo = ((IntVector) FloatVector.fromArray(QF, src, base + j).mul(id).add(8.5f).convert(VectorOperators.F2I, 0)).min(15);
                 IntVector hi = ((IntVector) FloatVector.fromArray(QF, src, base + 16 + j).mul(id).add(8.5f).convert(VectorOperators.F2I, 0)).min(15);
-                ((ByteVector) lo.or(hi.lanewise(VectorOperators.LSHL, 4)).convertShape(VectorOperators.I2B, QB, 0)).intoArray(blk, b * 18 + 2 + j);
+                ((ByteVector) lo.or(hi.lanewise(VectorOperators.LSHL, 4)).convertShape(VectorOperators.I2B, QB, 0)).intoMemorySegment(dst, o + 2 + j, LE);
             }
         }
-        MemorySegment.copy(blk, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blk.length);
     }
 
     /** Encodes {@code n} floats as {@code type} (F32, F16, Q8_0, Q4_0) at {@code dst[dstOff..]}. */
@@ -115,27 +111,27 @@ public final class Quantization {
             }
             case Q8_0 -> {
                 checkBlocks(n);
-                byte[] blk = new byte[n / 32 * 34];
-                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff, blk, 0, blk.length);
                 for (int b = 0; b < n / 32; b++) {
-                    int o = b * 34;
-                    float d = Float.float16ToFloat((short) ((blk[o] & 0xFF) | (blk[o + 1] << 8)));
+                    long o = srcOff + 34L * b;
+                    float d = Float.float16ToFloat(src.get(I16, o));
                     int t = dstOff + b * 32;
-                    for (int j = 0; j < 32; j++) dst[t + j] = d * blk[o + 2 + j];
+                    for (int j = 0; j < 32; j += QL) {
+                        ((FloatVector) ByteVector.fromMemorySegment(QB, src, o + 2 + j, LE).convertShape(VectorOperators.B2F, QF, 0))
+                                .mul(d).intoArray(dst, t + j);
+                    }
                 }
             }
             case Q4_0 -> {
                 checkBlocks(n);
-                byte[] blk = new byte[n / 32 * 18];
-                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff, blk, 0, blk.length);
                 for (int b = 0; b < n / 32; b++) {
-                    int o = b * 18;
-                    float d = Float.float16ToFloat((short) ((blk[o] & 0xFF) | (blk[o + 1] << 8)));
+                    long o = srcOff + 18L * b;
+                    float d = Float.float16ToFloat(src.get(I16, o));
                     int t = dstOff + b * 32;
-                    for (int j = 0; j < 16; j++) {
-                        int q = blk[o + 2 + j] & 0xFF;
-                        dst[t + j] = d * ((q & 0xF) - 8);
-                        dst[t + j + 16] = d * ((q >>> 4) - 8);
+                    for (int j = 0; j < 16; j += QL) { // byte j holds element j (low nibble) and j + 16 (high nibble)
+                        ByteVector q = ByteVector.fromMemorySegment(QB, src, o + 2 + j, LE);
+                        ((FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, QF, 0)).mul(d).intoArray(dst, t + j);
+                        ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, QF, 0))
+                                .mul(d).intoArray(dst, t + 16 + j);
                     }
                 }
             }

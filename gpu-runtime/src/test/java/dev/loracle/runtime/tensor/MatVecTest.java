@@ -48,4 +48,26 @@ class MatVecTest {
             }
         }
     }
+
+    @ParameterizedTest
+    @CsvSource({"F32,FLOAT", "Q8_0,FLOAT", "Q4_0,FLOAT", "Q8_0,INT8", "Q4_0,INT8"})
+    void fusedSwiGluEqualsTwoMatmulsAndTheSiluBitForBit(GgmlType type, MatVec.DotMode mode) {
+        int rows = 200, cols = 256;
+        try (Arena arena = Arena.ofShared(); ParallelRunner pool = new ParallelRunner(3)) {
+            QuantizedTensor wg = randomTensor(type, rows, cols, 11, arena);
+            QuantizedTensor wu = randomTensor(type, rows, cols, 12, arena);
+            float[] x = new float[cols];
+            SplittableRandom r = new SplittableRandom(13);
+            for (int i = 0; i < cols; i++) x[i] = (float) r.nextGaussian();
+            Q8Activation xq = new Q8Activation(cols).quantize(x, cols);
+            float[] g = new float[rows], u = new float[rows], fused = new float[rows];
+            MatVec.matmul(pool, wg, x, xq, g, mode);
+            MatVec.matmul(pool, wu, x, xq, u, mode);
+            MatVec.matmulSwiGlu(pool, wg, wu, x, xq, fused, mode);
+            for (int i = 0; i < rows; i++) {
+                float expected = g[i] / (1.0f + (float) StrictMath.exp(-g[i])) * u[i];
+                assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(fused[i]), "row " + i);
+            }
+        }
+    }
 }

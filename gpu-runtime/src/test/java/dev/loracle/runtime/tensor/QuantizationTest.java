@@ -26,6 +26,28 @@ class QuantizationTest {
     }
 
     @Test
+    void vectorDequantizeMatchesTheBlockLayoutElementByElement() {
+        float[] x = randomRow(32 * 24, 5);
+        for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            MemorySegment q = Arena.ofAuto().allocate(type.bytesFor(x.length));
+            Quantization.quantize(type, x, 0, x.length, q, 0);
+            float[] y = new float[x.length];
+            Quantization.dequantize(type, q, 0, y, 0, x.length);
+            int blockBytes = type == GgmlType.Q8_0 ? 34 : 18;
+            for (int b = 0; b < x.length / 32; b++) {
+                long o = (long) b * blockBytes;
+                float d = Float.float16ToFloat(q.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o));
+                for (int j = 0; j < 32; j++) {
+                    int code = type == GgmlType.Q8_0 ? q.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + j)
+                            : j < 16 ? (q.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + j) & 0xF) - 8
+                            : ((q.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + j - 16) & 0xFF) >>> 4) - 8;
+                    assertEquals(Float.floatToIntBits(d * code), Float.floatToIntBits(y[b * 32 + j]), type + " element " + (b * 32 + j));
+                }
+            }
+        }
+    }
+
+    @Test
     void q8RoundTripErrorIsWithinHalfAStepPerBlock() {
         float[] x = randomRow(32 * 64, 1);
         MemorySegment q = Arena.ofAuto().allocate(GgmlType.Q8_0.bytesFor(x.length));
