@@ -13,7 +13,7 @@ loracle_models_dir() {
 # Installs DIR's npm packages at the locked versions unless node_modules already matches the lock file.
 # Not `npm ci`: the registry here lacks other platforms' optional packages (anvil-darwin-*, ...), so the lock file
 # cannot list them and `npm ci` refuses it; `npm install --no-save` keeps the locked versions and the lock file as is.
-loracle_npm_ci() {
+loracle_npm_install() {
   local dir=$1 stamp="$1/node_modules/.loracle-lock.sha256" want
   want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi

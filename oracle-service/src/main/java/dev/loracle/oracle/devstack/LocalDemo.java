@@ -62,13 +62,6 @@ public final class LocalDemo {
             System.out.println(USAGE);
             return;
         }
-        // web3j's WebSocket client reports "connection closed" through RxJava after its subscriber is gone (at
-        // shutdown); without a handler RxJava prints each as an uncaught exception. One line is enough.
-        io.reactivex.plugins.RxJavaPlugins.setErrorHandler(e -> {
-            if (!(e instanceof io.reactivex.exceptions.UndeliverableException)) {
-                System.err.println("background error: " + e);
-            }
-        });
         int status = new LocalDemo().run(options);
         System.exit(status);
     }

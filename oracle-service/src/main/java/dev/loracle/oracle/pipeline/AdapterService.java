@@ -20,6 +20,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.File;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -118,9 +120,12 @@ public class AdapterService {
         try {
             adapter = PeftAdapter.load(content.path(), LoadOptions.defaults().withId(key));
         } catch (AdapterValidationException | IllegalArgumentException e) {
-            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") is not a valid PEFT LoRA adapter: " + e.getMessage());
+            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") is not a valid PEFT LoRA adapter: "
+                    + withoutLocalPath(e.getMessage(), content.path()));
         } catch (RuntimeException e) {
-            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") cannot be read: " + e);
+            log.warn("adapter {} cannot be read from {}", key, content.path(), e);
+            throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") cannot be read: "
+                    + withoutLocalPath(e.toString(), content.path()));
         }
         try {
             adapter.validateAgainst(shape);
@@ -132,5 +137,14 @@ public class AdapterService {
         }
         log.debug("adapter {} ready ({} bytes, rank {})", key, adapter.bytes(), adapter.rankMax());
         return adapter;
+    }
+
+    /** Failure reasons go on-chain: name files relative to the adapter, never by this node's cache path. */
+    static String withoutLocalPath(String message, Path adapterDir) {
+        if (message == null) return "";
+        for (String dir : List.of(adapterDir.toAbsolutePath().toString(), adapterDir.toString())) {
+            message = message.replace(dir + File.separator, "").replace(dir, "<adapter>");
+        }
+        return message;
     }
 }
