@@ -286,11 +286,25 @@ public final class CpuBackend implements Backend {
         for (TensorId id : ids) {
             QuantizedTensor b = base(id);
             if (b.type() != GgmlType.F32) {
-                largest = Math.max(largest, b.elements());
+                largest = Math.max(largest, scratchFloats(b));
                 quantized++;
             }
         }
         return largest * Math.min(threads, quantized);
+    }
+
+    /** Floats of scratch one quantized tensor's merge needs: a block of rows when it can be fused, else all of it. */
+    private static long scratchFloats(QuantizedTensor b) {
+        return fusable(b) ? (long) mergeBlockRows(b) * b.cols() : b.elements();
+    }
+
+    /** Whether the tensor can be merged a block of rows at a time: its quantization blocks never straddle rows. */
+    private static boolean fusable(QuantizedTensor b) {
+        return b.rows() > 0 && b.cols() > 0 && b.cols() % QUANT_BLOCK == 0 && b.byteSize() % b.rows() == 0;
+    }
+
+    private static int mergeBlockRows(QuantizedTensor b) {
+        return (int) Math.max(1, Math.min(b.rows(), MERGE_BLOCK_FLOATS / b.cols()));
     }
 
     /** The prepared operands hold each target's A and B once more (stacked, scaled): their F32 bytes. */
@@ -310,7 +324,7 @@ public final class CpuBackend implements Backend {
         for (TensorId id : ids) {
             QuantizedTensor b = base(id);
             held += b.byteSize();
-            if (b.type() != GgmlType.F32) largest = Math.max(largest, b.elements());
+            if (b.type() != GgmlType.F32) largest = Math.max(largest, scratchFloats(b));
         }
         long scratchFloats = mergeScratchFloats(ids);
         Reservation wc = budget.reserve(MemoryCategory.WORKING_COPY, held, owner);
@@ -323,15 +337,16 @@ public final class CpuBackend implements Backend {
             for (long f = 0; f < scratchFloats; f += largest) scratch.add(new float[Math.toIntExact(largest)]);
             QuantizedTensor[] bases = new QuantizedTensor[ids.size()];
             MemorySegment[] copies = new MemorySegment[ids.size()];
-            for (int i = 0; i < bases.length; i++) { // the arena allocates on this thread; the workers only fill
-                bases[i] = base(ids.get(i));
-                copies[i] = arena.allocate(bases[i].byteSize(), 64);
-            }
-            pool.forRange(bases.length, 1, (s, e) -> {
+            for (int i = 0; i < bases.length; i++) bases[i] = base(ids.get(i));
+            // the workers allocate their copies (a shared arena allocates from any thread), so that zeroing and first
+            // touch of the fresh pages run in parallel rather than on this thread before the merge starts;
+            // one tensor per chunk, so that the threads finish within one tensor's merge of each other
+            pool.forRange(bases.length, 1, bases.length, (s, e) -> {
                 float[] buf = null; // taken only by chunks with a quantized tensor: never more of them at once than buffers
                 try {
                     for (int i = s; i < e; i++) {
                         if (buf == null && bases[i].type() != GgmlType.F32) buf = scratch.remove();
+                        copies[i] = arena.allocate(bases[i].byteSize(), 64);
                         fillWorkingCopy(bases[i], deltas.get(ids.get(i)), copies[i], buf);
                     }
                 } finally {
@@ -354,9 +369,14 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /** Elements per quantization block of Q8_0 and Q4_0. */
+    private static final int QUANT_BLOCK = 32;
+    /** Floats per row block of a fused merge: 32 rows of 768 (96 KiB), well inside L2. */
+    private static final int MERGE_BLOCK_FLOATS = 32 * 768;
+
     /**
      * dst = requantize(dequantize(W) + sum w_i s_i B_i A_i), in W's format, on the calling thread ({@code scratch}
-     * holds the dequantized tensor; unused for F32).
+     * holds {@link #scratchFloats} dequantized values; unused for F32).
      */
     private static void fillWorkingCopy(QuantizedTensor base, List<WeightedTarget> deltas, MemorySegment dst, float[] scratch) {
         int rows = Math.toIntExact(base.rows()), cols = Math.toIntExact(base.cols());
@@ -364,6 +384,19 @@ public final class CpuBackend implements Backend {
         if (base.type() == GgmlType.F32) {
             MemorySegment.copy(base.data(), 0, dst, 0, base.byteSize());
             LoraMath.addComposite(dst, rows, cols, deltas, 1);
+        } else if (fusable(base)) {
+            // Blocks never straddle rows: dequantize, merge and requantize a few rows at a time, so that the floats stay
+            // in L2 instead of making three passes over the whole tensor in memory (same bytes as the whole-tensor path).
+            LoraMath.RowMerger merger = LoraMath.rowMerger(rows, cols, deltas);
+            long rowBytes = base.byteSize() / rows;
+            int block = mergeBlockRows(base);
+            for (int r0 = 0; r0 < rows; r0 += block) {
+                int r1 = Math.min(rows, r0 + block);
+                int m = (r1 - r0) * cols;
+                Quantization.dequantize(base.type(), base.data(), r0 * rowBytes, scratch, 0, m);
+                if (merger != null) merger.addRows(scratch, 0, r0, r1);
+                Quantization.quantize(base.type(), scratch, 0, m, dst, r0 * rowBytes);
+            }
         } else {
             // rows are stored back to back, so the whole tensor is one run of blocks
             Quantization.dequantize(base.type(), base.data(), 0, scratch, 0, n);

@@ -280,13 +280,44 @@ public final class LoraMath {
         return s.isNative() || s.heapBase().orElse(null) instanceof byte[];
     }
 
-    /** W is either {@code wa} (from float index {@code wOff}) or {@code ws}. */
-    private static void merge(float[] wa, int wOff, MemorySegment ws, int out, int in, List<WeightedTarget> deltas,
-                              int threads) {
-        Objects.requireNonNull(deltas, "deltas");
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    /**
+     * The deltas of one [out x in] tensor packed once for a merge done a few rows at a time (so that a caller can
+     * dequantize, merge and requantize a block of rows while it is in cache). Every element gets exactly the value
+     * {@link #addComposite} would give it, whatever the row blocks.
+     */
+    public static final class RowMerger {
+        private final Packed p;
+
+        private RowMerger(Packed p) {
+            this.p = p;
         }
+
+        /**
+         * Rows [rowFrom, rowTo) of W += their delta rows; {@code w[wOff + (r - rowFrom) * in + c]} holds W[r][c].
+         * Meant for blocks that fit in L2 (W is walked once per panel of columns).
+         */
+        public void addRows(float[] w, int wOff, int rowFrom, int rowTo) {
+            Objects.requireNonNull(w, "w");
+            if (rowFrom < 0 || rowTo > p.out || rowFrom > rowTo) {
+                throw new IllegalArgumentException("rows [" + rowFrom + ", " + rowTo + ") are outside [0, " + p.out + ")");
+            }
+            if (wOff < 0 || (long) wOff + (long) (rowTo - rowFrom) * p.in > w.length) {
+                throw new IllegalArgumentException("w has " + w.length + " floats, rows [" + rowFrom + ", " + rowTo
+                        + ") of " + p.in + " from " + wOff + " do not fit");
+            }
+            mergeBlockPanelOuter(p, w, wOff - rowFrom * p.in, rowFrom, rowTo);
+        }
+    }
+
+    /** Packs the live deltas of an [out x in] tensor for {@link RowMerger#addRows}; null when none is live. */
+    public static RowMerger rowMerger(int out, int in, List<WeightedTarget> deltas) {
+        Packed p = packLive(out, in, deltas);
+        return p == null ? null : new RowMerger(p);
+    }
+
+    /** Checks the deltas against [out x in] and packs those with a non-zero weight; null when none is. */
+    private static Packed packLive(int out, int in, List<WeightedTarget> deltas) {
+        Objects.requireNonNull(deltas, "deltas");
         int rankSum = 0;
         List<WeightedTarget> live = new ArrayList<>(deltas.size());
         for (WeightedTarget wt : deltas) {
@@ -300,10 +331,20 @@ public final class LoraMath {
                 rankSum += t.rank();
             }
         }
-        if (live.isEmpty()) {
+        return live.isEmpty() ? null : pack(live, out, in, rankSum);
+    }
+
+    /** W is either {@code wa} (from float index {@code wOff}) or {@code ws}. */
+    private static void merge(float[] wa, int wOff, MemorySegment ws, int out, int in, List<WeightedTarget> deltas,
+                              int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        Packed p = packLive(out, in, deltas);
+        if (p == null) {
             return;
         }
-        Packed p = pack(live, out, in, rankSum);
+        int rankSum = p.rankSum;
         int blocks = (out + MR - 1) / MR;
         long work = (long) out * in * rankSum;
         int n = (int) Math.max(1, Math.min(Math.min(threads, blocks), work < PARALLEL_THRESHOLD ? 1 : threads));
@@ -390,16 +431,51 @@ public final class LoraMath {
     /** Rows [rowFrom, rowTo) of W, in blocks of MR rows across every panel (W is streamed row by row). */
     private static void mergeRows(Packed p, float[] wa, int wOff, MemorySegment ws, int rowFrom, int rowTo) {
         int in = p.in;
+        int r = rowFrom;
+        for (; r + MR <= rowTo; r += MR) {
+            mergeTiles(p, wa, wOff, ws, r, r + MR, 0, p.fullPanels);
+            if (p.fullPanels * NR < in) {
+                mergeScalar(p, wa, wOff, ws, r, r + MR, p.fullPanels * NR, in);
+            }
+        }
+        if (r < rowTo) {
+            mergeScalar(p, wa, wOff, ws, r, rowTo, 0, in);
+        }
+    }
+
+    /**
+     * Rows [rowFrom, rowTo) of a block of W that stays in cache, panel by panel (each packed A panel is read from L1
+     * for every row group); the elements get the same values as from {@link #mergeRows}.
+     */
+    private static void mergeBlockPanelOuter(Packed p, float[] wa, int wOff, int rowFrom, int rowTo) {
+        int in = p.in;
+        int rEnd = rowFrom + (rowTo - rowFrom) / MR * MR;
+        if (rEnd > rowFrom) {
+            for (int panel = 0; panel < p.fullPanels; panel++) {
+                mergeTiles(p, wa, wOff, null, rowFrom, rEnd, panel, panel + 1);
+            }
+            if (p.fullPanels * NR < in) {
+                mergeScalar(p, wa, wOff, null, rowFrom, rEnd, p.fullPanels * NR, in);
+            }
+        }
+        if (rEnd < rowTo) {
+            mergeScalar(p, wa, wOff, null, rEnd, rowTo, 0, in);
+        }
+    }
+
+    /** Full MR x NR tiles: rows [rowFrom, rowTo) (a multiple of MR of them) by panels [panelFrom, panelTo). */
+    private static void mergeTiles(Packed p, float[] wa, int wOff, MemorySegment ws, int rowFrom, int rowTo,
+                                   int panelFrom, int panelTo) {
+        int in = p.in;
         int rs = p.rankSum;
         float[] bc = p.bc;
         float[] ap = p.ap;
-        int r = rowFrom;
-        for (; r + MR <= rowTo; r += MR) {
+        for (int r = rowFrom; r + MR <= rowTo; r += MR) {
             int b0 = r * rs;
             int b1 = b0 + rs;
             int b2 = b1 + rs;
             int b3 = b2 + rs;
-            for (int panel = 0; panel < p.fullPanels; panel++) {
+            for (int panel = panelFrom; panel < panelTo; panel++) {
                 int pa = panel * rs * NR;
                 FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
                 FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
@@ -428,12 +504,6 @@ public final class LoraMath {
                 addRow(wa, wOff, ws, e0 + 2L * in, c20, c21);
                 addRow(wa, wOff, ws, e0 + 3L * in, c30, c31);
             }
-            if (p.fullPanels * NR < in) {
-                mergeScalar(p, wa, wOff, ws, r, r + MR, p.fullPanels * NR, in);
-            }
-        }
-        if (r < rowTo) {
-            mergeScalar(p, wa, wOff, ws, r, rowTo, 0, in);
         }
     }
 

@@ -99,6 +99,31 @@ class LoraMathTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({"300, 520, 32", "301, 96, 7", "64, 768, 8", "5, 40, 3"})
+    void rowBlocksGiveExactlyTheWholeTensorResult(int out, int in, int block) {
+        Random r = new Random(out + in);
+        List<WeightedTarget> d = deltas(r, out, in);
+        float[] base = LoraTestData.randomSegment(r, (long) out * in, 0.1f).toArray(LoraTarget.F32);
+        float[] whole = base.clone();
+        LoraMath.addComposite(whole, out, in, d, 1);
+        LoraMath.RowMerger merger = LoraMath.rowMerger(out, in, d);
+        float[] blocks = base.clone();
+        float[] buf = new float[block * in + 3];
+        for (int r0 = 0; r0 < out; r0 += block) {
+            int r1 = Math.min(out, r0 + block);
+            System.arraycopy(blocks, r0 * in, buf, 3, (r1 - r0) * in);
+            merger.addRows(buf, 3, r0, r1);
+            System.arraycopy(buf, 3, blocks, r0 * in, (r1 - r0) * in);
+        }
+        for (int i = 0; i < whole.length; i++) {
+            assertEquals(Float.floatToRawIntBits(whole[i]), Float.floatToRawIntBits(blocks[i]), "element " + i);
+        }
+        assertEquals(null, LoraMath.rowMerger(out, in, List.of(new WeightedTarget(d.get(0).target(), 0f))));
+        assertThrows(IllegalArgumentException.class, () -> merger.addRows(buf, 3, 0, block + 1));
+        assertThrows(IllegalArgumentException.class, () -> merger.addRows(buf, 0, out - 1, out + 1));
+    }
+
     @Test
     void zeroWeightOrEmptyListLeavesWUnchangedAndNegationRestoresIt() {
         Random r = new Random(11);
