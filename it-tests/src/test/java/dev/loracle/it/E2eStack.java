@@ -9,6 +9,7 @@ import dev.loracle.contracts.generated.InferenceCoordinator;
 import dev.loracle.ipfs.IpfsNodeProcess;
 import dev.loracle.ipfs.KuboRpcClient;
 import dev.loracle.oracle.devstack.CoordinatorEvents;
+import dev.loracle.oracle.devstack.DevStack;
 import dev.loracle.oracle.devstack.ExampleAdapters;
 import dev.loracle.oracle.devstack.OracleProcess;
 import dev.loracle.oracle.devstack.OracleRestClient;
@@ -16,8 +17,6 @@ import dev.loracle.oracle.devstack.OracleSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,7 +88,7 @@ final class E2eStack implements AutoCloseable {
             String ws = rpcProxy != null ? rpcProxy.wsUrl() : anvil.wsUrl();
             OracleSettings s = OracleSettings.local(rpc, ws, deployment.coordinator(), privateKey(ORACLE),
                     ipfsProxy != null ? ipfsProxy.url() : ipfsApi, models,
-                    dataDir.resolve("oracle"), freePort(), deployment.deployBlock())
+                    dataDir.resolve("oracle"), DevStack.freePort(), deployment.deployBlock())
                     .withConfirmations(b.confirmations, b.txConfirmations)
                     .withFetchTimeout(b.fetchTimeout);
             if (b.jdbcUrl != null) {
@@ -369,14 +368,6 @@ final class E2eStack implements AutoCloseable {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException | UncheckedIOException ignored) {
             // temp leftovers are harmless
-        }
-    }
-
-    static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

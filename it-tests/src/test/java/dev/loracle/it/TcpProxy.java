@@ -1,5 +1,7 @@
 package dev.loracle.it;
 
+import dev.loracle.oracle.devstack.DevStack;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,7 +29,7 @@ final class TcpProxy implements AutoCloseable {
 
     TcpProxy(int upstreamPort) {
         this.upstreamPort = upstreamPort;
-        this.port = freePort();
+        this.port = DevStack.freePort();
         start();
     }
 
@@ -131,14 +133,6 @@ final class TcpProxy implements AutoCloseable {
             c.close();
         } catch (Exception ignored) {
             // closing anyway
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free loopback port", e);
         }
     }
 }

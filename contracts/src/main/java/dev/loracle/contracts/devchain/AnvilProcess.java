@@ -343,7 +343,7 @@ public final class AnvilProcess implements AutoCloseable {
     }
 
     /** The repository root: property {@code loracle.root}, else the nearest parent holding deploy/dev-stack. */
-    static Path repoRoot() {
+    public static Path repoRoot() {
         String root = System.getProperty("loracle.root");
         if (root != null && !root.isBlank()) {
             return Path.of(root).toAbsolutePath().normalize();

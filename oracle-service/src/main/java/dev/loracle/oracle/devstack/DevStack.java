@@ -349,7 +349,8 @@ public final class DevStack implements AutoCloseable {
         }
     }
 
-    static int freePort() {
+    /** A free TCP port on the loopback address (for the processes the dev stack starts). */
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         } catch (IOException e) {
