@@ -26,11 +26,18 @@ public final class WeightConverter {
             layers.add(new LlamaWeights.Layer(
                     vector(l.attnNorm(), arena, done), matrix(l.wq(), format, arena, done), matrix(l.wk(), format, arena, done),
                     matrix(l.wv(), format, arena, done), matrix(l.wo(), format, arena, done), vector(l.ffnNorm(), arena, done),
-                    matrix(l.gate(), format, arena, done), matrix(l.down(), format, arena, done), matrix(l.up(), format, arena, done)));
+                    matrix(l.gate(), format, arena, done), matrix(l.down(), format, arena, done), matrix(l.up(), format, arena, done),
+                    vectorOrNull(l.bq(), arena, done), vectorOrNull(l.bk(), arena, done), vectorOrNull(l.bv(), arena, done),
+                    vectorOrNull(l.qNorm(), arena, done), vectorOrNull(l.kNorm(), arena, done)));
         }
         QuantizedTensor emb = matrix(w.tokenEmbedding(), format, arena, done);
         QuantizedTensor cls = matrix(w.classifier(), format, arena, done); // identity map keeps a shared classifier shared
-        return new LlamaWeights(w.config(), emb, layers, vector(w.outputNorm(), arena, done), cls);
+        return new LlamaWeights(w.config(), emb, layers, vector(w.outputNorm(), arena, done), cls,
+                vectorOrNull(w.ropeFreqs(), arena, done));
+    }
+
+    private static QuantizedTensor vectorOrNull(QuantizedTensor t, Arena arena, Map<QuantizedTensor, QuantizedTensor> done) {
+        return t == null ? null : vector(t, arena, done);
     }
 
     /** The type a matrix of row length {@code cols} gets under {@code format}. */
