@@ -22,9 +22,13 @@ public class CoordinatorClient {
         return CoordinatorAbi.decodeIsPending(tx.call(CoordinatorAbi.encodeIsPending(requestId)));
     }
 
-    /** The registered weights hash of a model (zero bytes when the model is unknown). */
-    public byte[] weightsHash(String modelIdHex) {
-        return CoordinatorAbi.decodeWeightsHash(tx.call(CoordinatorAbi.encodeModels(Numeric.hexStringToByteArray(modelIdHex))));
+    /** A model as the coordinator's registry has it. */
+    public record RegisteredModel(byte[] weightsHash, String profile) {
+    }
+
+    /** The registered weights hash and numeric profile of a model, or null when it is not registered. */
+    public RegisteredModel model(String modelIdHex) {
+        return CoordinatorAbi.decodeModel(tx.call(CoordinatorAbi.encodeModels(Numeric.hexStringToByteArray(modelIdHex))));
     }
 
     public TxRecord fulfil(InferenceSpec spec, byte[] output, byte[] resultCommitment) {

@@ -125,7 +125,7 @@ public final class OracleBenchmark {
         var web3 = chain.anvil.web3j();
         var consumer = LocalStack.CONSUMER;
         long nonce = web3.ethGetTransactionCount(consumer.getAddress(), DefaultBlockParameterName.PENDING).send().getTransactionCount().longValueExact();
-        BigInteger fee = chain.coordinator.quoteFee(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(MAX_TOKENS)).send();
+        BigInteger fee = chain.storyTeller.quoteStory(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(MAX_TOKENS)).send();
         List<String> hashes = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             int s = i % sets.size();

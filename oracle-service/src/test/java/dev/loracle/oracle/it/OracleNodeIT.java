@@ -210,8 +210,8 @@ abstract class OracleNodeIT {
             }
             var failed = InferenceCoordinator.getInferenceFailedEventFromLog(coordinatorLogs("failed", missing).getFirst());
             assertThat(failed.code).isEqualTo(BigInteger.valueOf(FailureCode.ADAPTER_NOT_FOUND.code()));
-            BigInteger fee1 = chain.coordinator.quoteFee(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(8)).send();
-            BigInteger fee2 = chain.coordinator.quoteFee(chain.modelId(), BigInteger.ONE, BigInteger.valueOf(8)).send();
+            BigInteger fee1 = chain.storyTeller.quoteStory(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(8)).send();
+            BigInteger fee2 = chain.storyTeller.quoteStory(chain.modelId(), BigInteger.ONE, BigInteger.valueOf(8)).send();
             // refunds are credited to the consumer contract (pull payment); StoryTeller's claimRefund moves them on
             assertThat(chain.coordinator.credits(chain.deployment.storyTeller()).send().subtract(credit0)).isEqualTo(fee1.add(fee2));
             // the reportFailure txs are confirmed and recorded
