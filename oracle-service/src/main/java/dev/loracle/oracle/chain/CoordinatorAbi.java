@@ -50,6 +50,19 @@ public final class CoordinatorAbi {
         return (Boolean) single("isPending", returned, new TypeReference<Bool>() { }).getValue();
     }
 
+    public static String encodeCredits(String account) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_CREDITS,
+                List.of(new org.web3j.abi.datatypes.Address(account)), List.of()));
+    }
+
+    public static String encodeWithdraw() {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_WITHDRAW, List.of(), List.of()));
+    }
+
+    public static BigInteger decodeUint(String returned) {
+        return (BigInteger) single("uint256", returned, new TypeReference<Uint256>() { }).getValue();
+    }
+
     public static String encodeModels(byte[] modelId) {
         return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_MODELS, List.of(new Bytes32(modelId)), List.of()));
     }

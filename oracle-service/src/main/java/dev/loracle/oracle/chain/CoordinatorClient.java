@@ -39,6 +39,21 @@ public class CoordinatorClient {
         return tx.send(spec.id(), TxRecord.TxKind.FAILURE, CoordinatorAbi.encodeReportFailure(spec, code, reason));
     }
 
+    /** Fees credited to this oracle and not yet withdrawn, in wei. */
+    public BigInteger unclaimedCredits() {
+        return CoordinatorAbi.decodeUint(tx.call(CoordinatorAbi.encodeCredits(oracleAddress())));
+    }
+
+    /** The oracle account's ETH balance (what pays for gas), in wei. */
+    public BigInteger balance() {
+        return tx.balance();
+    }
+
+    /** Sends withdraw() for this oracle's credits; throws {@link RpcErrorException} when there is nothing to withdraw. */
+    public TxRecord withdraw(long nowMillis) {
+        return tx.send("withdraw-" + nowMillis, TxRecord.TxKind.WITHDRAW, CoordinatorAbi.encodeWithdraw());
+    }
+
     public TransactionManager transactions() {
         return tx;
     }

@@ -12,6 +12,7 @@ import dev.loracle.oracle.chain.OracleKey;
 import dev.loracle.oracle.chain.RpcGateway;
 import dev.loracle.oracle.chain.TransactionManager;
 import dev.loracle.oracle.journal.IngestionStore;
+import dev.loracle.oracle.metrics.WalletMetrics;
 import dev.loracle.oracle.journal.RequestJournal;
 import dev.loracle.oracle.journal.TxJournal;
 import dev.loracle.contracts.NumericProfile;
@@ -161,6 +162,12 @@ public class NodeConfiguration {
     CoordinatorClient coordinatorClient(ObjectProvider<TransactionManager> tx) {
         TransactionManager t = tx.getIfAvailable();
         return t == null ? null : new CoordinatorClient(t);
+    }
+
+    @Bean
+    WalletMetrics walletMetrics(ObjectProvider<CoordinatorClient> chain, MeterRegistry meters) {
+        CoordinatorClient c = chain.getIfAvailable();
+        return c == null ? null : new WalletMetrics(c, meters);
     }
 
     @Bean

@@ -32,6 +32,10 @@ final class ConfirmationTracker implements TxOutcomeListener, RuntimeService.Unl
 
     @Override
     public void onFinal(TxRecord tx, boolean success) {
+        if (tx.kind() == TxRecord.TxKind.WITHDRAW) {
+            log.info("withdraw tx {} {}", tx.txHash(), success ? "confirmed" : "reverted");
+            return;
+        }
         PipelineContext.withMdc(tx.requestId(), () -> {
             JournalEntry e = ctx.journal().get(tx.requestId());
             if (tx.gasUsed() != null) ctx.journal().recordGasUsed(e.id(), tx.gasUsed());
@@ -61,6 +65,7 @@ final class ConfirmationTracker implements TxOutcomeListener, RuntimeService.Unl
 
     @Override
     public void onSuperseded(TxRecord tx) {
+        if (tx.kind() == TxRecord.TxKind.WITHDRAW) return;
         // the sweep sees SUBMITTED (or an unreported FAILED) without an open tx and decides again (isPending first)
         log.warn("tx {} for {} superseded; the request will be re-checked", tx.txHash(), tx.requestId());
     }
