@@ -176,7 +176,8 @@ public class NodeConfiguration {
         List<String> ids = new ArrayList<>();
         ids.add(m.id().isBlank() ? Hash.sha3String(m.name()) : m.id().toLowerCase());
         m.additionalIds().stream().map(String::toLowerCase).filter(id -> !ids.contains(id)).forEach(ids::add);
-        NumericProfile profile = new NumericProfile(engine.weights().layers().getFirst().wq().type().name(), m.attachMode(), "F32");
+        NumericProfile profile = new NumericProfile(engine.weights().layers().getFirst().wq().type().name(), m.attachMode(),
+                engine.config().kvCache().name());
         byte[] configured = m.weightsHash().isBlank() ? null : Numeric.hexStringToByteArray(m.weightsHash());
         CoordinatorClient chain = coordinator.getIfAvailable();
         byte[] hash;
