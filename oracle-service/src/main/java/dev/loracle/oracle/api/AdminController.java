@@ -37,17 +37,21 @@ public class AdminController {
 
     /** Collects the fees the coordinator credited to this oracle: sends withdraw() and returns its tx hash. */
     @PostMapping("/withdraw")
-    public Map<String, Object> withdraw() {
-        if (chain == null) throw new ResponseStatusException(HttpStatus.CONFLICT, "this node runs without a chain");
+    public org.springframework.http.ResponseEntity<Map<String, Object>> withdraw() {
+        if (chain == null) return conflict("this node runs without a chain");
         java.math.BigInteger credits = chain.unclaimedCredits();
-        if (credits.signum() == 0) throw new ResponseStatusException(HttpStatus.CONFLICT, "nothing to withdraw: no credited fees");
+        if (credits.signum() == 0) return conflict("nothing to withdraw: no credited fees");
         try {
             var tx = chain.withdraw(System.currentTimeMillis());
             log.info("operator withdraw of {} wei in tx {}", credits, tx.txHash());
-            return Map.of("txHash", tx.txHash(), "amountWei", credits.toString());
+            return org.springframework.http.ResponseEntity.ok(Map.of("txHash", tx.txHash(), "amountWei", credits.toString()));
         } catch (RpcErrorException e) {
-            throw new ResponseStatusException(HttpStatus.CONFLICT, "withdraw would revert: " + e.getMessage());
+            return conflict("withdraw would revert: " + e.getMessage());
         }
+    }
+
+    private static org.springframework.http.ResponseEntity<Map<String, Object>> conflict(String message) {
+        return org.springframework.http.ResponseEntity.status(HttpStatus.CONFLICT).body(Map.of("error", message));
     }
 
     /** Retry a FAILED or EXPIRED request from the start (on-chain: only useful while it is still pending). */
