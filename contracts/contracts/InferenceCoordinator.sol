@@ -200,6 +200,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         bytes32 modelId,
         Adapter[] calldata adapters,
         bytes calldata prompt,
+        PromptFormat promptFormat,
         uint32 maxTokens,
         uint32 temperature,
         uint32 topP,
@@ -210,12 +211,13 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         uint256 fee = _validateRequest(modelId, adapters, prompt, maxTokens, topP, callbackGasLimit, deadline);
         if (msg.value < fee) revert InsufficientFee(fee, msg.value);
 
-        // Filled field by field: a single struct literal with 13 fields does not fit the legacy stack.
+        // Filled field by field: a single struct literal with 14 fields does not fit the legacy stack.
         InferenceRequest memory request;
         request.consumer = msg.sender;
         request.modelId = modelId;
         request.adapters = adapters;
         request.prompt = prompt;
+        request.promptFormat = promptFormat;
         request.maxTokens = maxTokens;
         request.temperature = temperature;
         request.topP = topP;

@@ -27,6 +27,7 @@ describe("InferenceCoordinator.requestInference", function () {
     expect(request.modelId).to.equal(MODEL_ID);
     expect(request.adapters).to.deep.equal(params.adapters.map((a) => ({ cid: ethers.hexlify(a.cid), weight: BigInt(a.weight) })));
     expect(request.prompt).to.equal(ethers.hexlify(params.prompt));
+    expect(request.promptFormat).to.equal(0n);
     expect(request.maxTokens).to.equal(32n);
     expect(request.temperature).to.equal(8_000n);
     expect(request.topP).to.equal(9_000n);
@@ -37,7 +38,8 @@ describe("InferenceCoordinator.requestInference", function () {
     expect(request.assignedOracle).to.equal(oracleA.address);
     expect(request.exclusiveUntil).to.equal(BigInt(block.timestamp + 60));
     const commitment = ethers.keccak256(coder.encode([
-      "tuple(address consumer,bytes32 modelId,tuple(bytes cid,int32 weight)[] adapters,bytes prompt,uint32 maxTokens,"
+      "tuple(address consumer,bytes32 modelId,tuple(bytes cid,int32 weight)[] adapters,bytes prompt,uint8 promptFormat,"
+        + "uint32 maxTokens,"
         + "uint32 temperature,uint32 topP,uint64 seed,uint32 callbackGasLimit,uint64 deadline,uint96 fee,"
         + "address assignedOracle,uint64 exclusiveUntil)"], [request]));
     expect(await coordinator.commitments(requestId)).to.equal(commitment);
@@ -69,6 +71,16 @@ describe("InferenceCoordinator.requestInference", function () {
       .to.be.revertedWithCustomError(coordinator, "InsufficientFee").withArgs(large, small);
     const { request } = await sendRequest(coordinator, user, { callbackGasLimit: 2_000_000 });
     expect(request.fee).to.equal(large);
+  });
+
+  it("carries the chat prompt format and rejects an unknown format", async function () {
+    const { coordinator, user } = await loadFixture(deployCoordinator);
+    const chat = ethers.toUtf8Bytes('[{"role":"user","content":"Tell me a story"}]');
+    const { requestId, request } = await sendRequest(coordinator, user, { prompt: chat, promptFormat: 1 });
+    expect(request.promptFormat).to.equal(1n);
+    expect(await coordinator.isPending(requestId)).to.equal(true);
+    const p = await requestParams({ promptFormat: 2 });
+    await expect(coordinator.connect(user).requestInference(...args(p), { value: quote(1, 32) })).to.be.revert(ethers);
   });
 
   it("rejects an unknown model", async function () {

@@ -91,6 +91,7 @@ contract StoryTeller is InferenceConsumer {
             modelId,
             styleAdapters,
             bytes(prompt),
+            IInferenceCoordinator.PromptFormat.Raw,
             maxTokens,
             TEMPERATURE,
             TOP_P,

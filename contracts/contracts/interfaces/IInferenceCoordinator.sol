@@ -15,6 +15,14 @@ interface IInferenceCoordinator {
         int32 weight;
     }
 
+    /// @notice How a request's prompt is written: plain text, or a JSON list of chat messages
+    /// (`[{"role":"user","content":"..."}]`, roles system/user/assistant) that the oracle renders with the model's chat
+    /// template. An oracle fails a malformed chat prompt with PROMPT_INVALID.
+    enum PromptFormat {
+        Raw,
+        Chat
+    }
+
     /// @notice Everything an oracle needs to serve a request; committed to at request time.
     /// @dev Fixed-point fields use 1e4 = 1.0. `assignedOracle` has the exclusive right to serve the request while
     /// `block.timestamp <= exclusiveUntil`; afterwards any registered oracle may. Oracles are assigned round-robin
@@ -24,6 +32,7 @@ interface IInferenceCoordinator {
         bytes32 modelId;
         Adapter[] adapters;
         bytes prompt;
+        PromptFormat promptFormat;
         uint32 maxTokens;
         uint32 temperature;
         uint32 topP;
@@ -228,6 +237,7 @@ interface IInferenceCoordinator {
     /// @param modelId A registered, enabled model.
     /// @param adapters 1..maxAdapters adapters with valid CIDs and nonzero weights.
     /// @param prompt 1..maxPromptBytes bytes of UTF-8 text.
+    /// @param promptFormat Raw text or a JSON list of chat messages.
     /// @param maxTokens 1..model maxTokens.
     /// @param temperature Fixed point 1e4 = 1.0; 0 means greedy decoding.
     /// @param topP Fixed point in (0, 1e4].
@@ -239,6 +249,7 @@ interface IInferenceCoordinator {
         bytes32 modelId,
         Adapter[] calldata adapters,
         bytes calldata prompt,
+        PromptFormat promptFormat,
         uint32 maxTokens,
         uint32 temperature,
         uint32 topP,

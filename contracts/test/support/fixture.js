@@ -61,6 +61,7 @@ export async function requestParams(overrides = {}) {
     modelId: MODEL_ID,
     adapters: adapters(1),
     prompt: ethers.toUtf8Bytes("Once upon a time"),
+    promptFormat: 0, // 0 Raw, 1 Chat
     maxTokens: 32,
     temperature: 8_000,
     topP: 9_000,
@@ -72,8 +73,8 @@ export async function requestParams(overrides = {}) {
 }
 
 export function args(p) {
-  return [p.modelId, p.adapters, p.prompt, p.maxTokens, p.temperature, p.topP, p.seed, p.callbackGasLimit,
-    p.deadline];
+  return [p.modelId, p.adapters, p.prompt, p.promptFormat, p.maxTokens, p.temperature, p.topP, p.seed,
+    p.callbackGasLimit, p.deadline];
 }
 
 /**
@@ -100,6 +101,7 @@ export function toRequest(r) {
     modelId: r.modelId,
     adapters: r.adapters.map((a) => ({ cid: a.cid, weight: a.weight })),
     prompt: r.prompt,
+    promptFormat: r.promptFormat,
     maxTokens: r.maxTokens,
     temperature: r.temperature,
     topP: r.topP,

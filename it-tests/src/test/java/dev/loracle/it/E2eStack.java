@@ -254,10 +254,10 @@ final class E2eStack implements AutoCloseable {
     }
 
     /** What a test asks for; {@link #basic()} is a short greedy story with both example adapters. */
-    record Spec(List<InferenceCoordinator.Adapter> adapters, byte[] prompt, int maxTokens, int temperature, int topP,
+    record Spec(List<InferenceCoordinator.Adapter> adapters, byte[] prompt, int promptFormat, int maxTokens, int temperature, int topP,
             long seed, int callbackGasLimit, long deadlineSeconds) {
         Spec withAdapters(List<InferenceCoordinator.Adapter> a) {
-            return new Spec(a, prompt, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
+            return new Spec(a, prompt, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
         }
 
         Spec withPrompt(String text) {
@@ -265,24 +265,30 @@ final class E2eStack implements AutoCloseable {
         }
 
         Spec withPromptBytes(byte[] bytes) {
-            return new Spec(adapters, bytes, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
+            return new Spec(adapters, bytes, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
         }
 
         Spec withMaxTokens(int n) {
-            return new Spec(adapters, prompt, n, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
+            return new Spec(adapters, prompt, promptFormat, n, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
         }
 
         Spec withDeadlineSeconds(long seconds) {
-            return new Spec(adapters, prompt, maxTokens, temperature, topP, seed, callbackGasLimit, seconds);
+            return new Spec(adapters, prompt, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, seconds);
+        }
+
+        /** A CHAT-format prompt (a JSON list of messages). */
+        Spec withChatPrompt(String json) {
+            return new Spec(adapters, json.getBytes(StandardCharsets.UTF_8), 1, maxTokens, temperature, topP, seed,
+                    callbackGasLimit, deadlineSeconds);
         }
 
         Spec withSeed(long s) {
-            return new Spec(adapters, prompt, maxTokens, temperature, topP, s, callbackGasLimit, deadlineSeconds);
+            return new Spec(adapters, prompt, promptFormat, maxTokens, temperature, topP, s, callbackGasLimit, deadlineSeconds);
         }
     }
 
     Spec basic() {
-        return new Spec(exampleAdapters(), "Once upon a time".getBytes(StandardCharsets.UTF_8), 24, 0, 10_000, 7,
+        return new Spec(exampleAdapters(), "Once upon a time".getBytes(StandardCharsets.UTF_8), 0, 24, 0, 10_000, 7,
                 300_000, 900);
     }
 
@@ -295,6 +301,7 @@ final class E2eStack implements AutoCloseable {
     Sent request(int account, Spec spec) throws Exception {
         BigInteger fee = fee(spec);
         TransactionReceipt receipt = coordinatorAs(account).requestInference(modelId, spec.adapters(), spec.prompt(),
+                BigInteger.valueOf(spec.promptFormat()),
                 BigInteger.valueOf(spec.maxTokens()), BigInteger.valueOf(spec.temperature()),
                 BigInteger.valueOf(spec.topP()), BigInteger.valueOf(spec.seed()),
                 BigInteger.valueOf(spec.callbackGasLimit()), BigInteger.valueOf(deadline(spec)), fee).send();
@@ -380,7 +387,7 @@ final class E2eStack implements AutoCloseable {
      */
     Map<BigInteger, Integer> fulfilTransactionsSent(String oracleAddress) throws IOException {
         String selector = org.web3j.crypto.Hash.sha3String(InferenceCoordinator.FUNC_FULFILL + "(uint256,"
-                + "(address,bytes32,(bytes,int32)[],bytes,uint32,uint32,uint32,uint64,uint32,uint64,uint96,address,uint64),"
+                + "(address,bytes32,(bytes,int32)[],bytes,uint8,uint32,uint32,uint32,uint64,uint32,uint64,uint96,address,uint64),"
                 + "bytes,bytes32)").substring(0, 10);
         Map<BigInteger, Integer> sent = new HashMap<>();
         long head = anvil.blockNumber().longValueExact();

@@ -49,7 +49,7 @@ class VerifyIT {
             var user = stack.coordinatorAs(6);
             BigInteger fee = owner.quoteFee(otherModel, BigInteger.valueOf(spec.adapters().size()),
                     BigInteger.valueOf(spec.maxTokens()), BigInteger.valueOf(spec.callbackGasLimit())).send();
-            TransactionReceipt r = user.requestInference(otherModel, spec.adapters(), spec.prompt(),
+            TransactionReceipt r = user.requestInference(otherModel, spec.adapters(), spec.prompt(), BigInteger.ZERO,
                     BigInteger.valueOf(spec.maxTokens()), BigInteger.valueOf(spec.temperature()), BigInteger.valueOf(spec.topP()),
                     BigInteger.valueOf(spec.seed()), BigInteger.valueOf(spec.callbackGasLimit()),
                     BigInteger.valueOf(stack.deadline(spec)), fee).send();

@@ -103,6 +103,7 @@ class CoordinatorFlowTest {
             assertArrayEquals(CID_V1, request.adapters.get(1).cid);
             assertEquals(BigInteger.valueOf(-2_500), request.adapters.get(1).weight);
             assertEquals(prompt, new String(request.prompt, StandardCharsets.UTF_8));
+            assertEquals(BigInteger.ZERO, request.promptFormat); // StoryTeller prompts are raw text
             assertEquals(maxTokens, request.maxTokens);
             assertEquals(BigInteger.valueOf(8_000), request.temperature);
             assertEquals(storyTellerAsUser.TEMPERATURE().send(), request.temperature);
@@ -208,7 +209,7 @@ class CoordinatorFlowTest {
     private static StoryTeller.InferenceRequest toStoryTeller(InferenceRequest r) {
         List<StoryTeller.Adapter> adapters =
                 r.adapters.stream().map(a -> new StoryTeller.Adapter(a.cid, a.weight)).toList();
-        return new StoryTeller.InferenceRequest(r.consumer, r.modelId, adapters, r.prompt, r.maxTokens, r.temperature,
+        return new StoryTeller.InferenceRequest(r.consumer, r.modelId, adapters, r.prompt, r.promptFormat, r.maxTokens, r.temperature,
                 r.topP, r.seed, r.callbackGasLimit, r.deadline, r.fee, r.assignedOracle, r.exclusiveUntil);
     }
 

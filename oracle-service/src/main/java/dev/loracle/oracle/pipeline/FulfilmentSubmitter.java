@@ -72,7 +72,8 @@ final class FulfilmentSubmitter implements AutoCloseable {
                 generator.release(id);
                 return;
             }
-            if (!ctx.chain().isPending(e.spec().requestId())) {
+            // after a restart (SUBMITTED) always ask: an earlier fulfil of ours may be mined already
+            if ((e.state() == RequestState.SUBMITTED || ctx.mayBeServedElsewhere(e.spec())) && !ctx.chain().isPending(e.spec().requestId())) {
                 if (e.state() == RequestState.SUBMITTED && alreadyFulfilledByUs(id)) return;
                 generator.release(id);
                 outcomes.end(e, RequestState.CANCELLED, "no longer pending on-chain (served by another oracle or cancelled); not sent");

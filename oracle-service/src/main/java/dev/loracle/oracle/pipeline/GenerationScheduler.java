@@ -65,7 +65,7 @@ final class GenerationScheduler {
             JournalEntry e = ctx.journal().get(id);
             if (e.state() != RequestState.FETCHING && e.state() != RequestState.RUNNING) return false;
             if (outcomes.expireIfLate(e)) return false;
-            if (e.spec().origin() == RequestOrigin.CHAIN && !ctx.chain().isPending(e.spec().requestId())) {
+            if (ctx.mayBeServedElsewhere(e.spec()) && !ctx.chain().isPending(e.spec().requestId())) {
                 outcomes.end(e, RequestState.CANCELLED, "no longer pending on-chain (served by another oracle or cancelled); not generated");
                 return false;
             }

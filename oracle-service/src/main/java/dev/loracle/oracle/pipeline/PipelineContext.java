@@ -24,6 +24,18 @@ record PipelineContext(RequestJournal journal, TxJournal txJournal, CoordinatorC
         servedModelIds = Set.copyOf(servedModelIds.stream().map(String::toLowerCase).toList());
     }
 
+    /**
+     * Whether someone else may have ended {@code spec} on-chain, so {@code isPending} must be asked: false only for a
+     * request assigned to this node inside its exclusive window (2 s kept back for clock skew against block time),
+     * which no other oracle may serve and no consumer may cancel yet (the deadline is later). Saves an RPC round trip
+     * per request on the generation path in the common case.
+     */
+    boolean mayBeServedElsewhere(dev.loracle.oracle.journal.InferenceSpec spec) {
+        if (spec.origin() != dev.loracle.oracle.journal.RequestOrigin.CHAIN) return false;
+        boolean ours = spec.assignedOracle() != null && spec.assignedOracle().equalsIgnoreCase(chain.oracleAddress());
+        return !ours || clock.millis() / 1000 + 2 >= spec.exclusiveUntil();
+    }
+
     boolean serves(String modelId) {
         return servedModelIds.contains(modelId.toLowerCase());
     }

@@ -72,6 +72,9 @@ final class Reexecution {
         }
         try (InferenceEngine engine = open(cfg, profile)) {
             InferenceSpec spec = InferenceRequestConverter.toSpec(chain.requestId(), chain.request());
+            if (spec.promptFormat() != dev.loracle.oracle.journal.PromptFormat.RAW) {
+                throw new OnChainResult.Unavailable("chat-format requests cannot be re-executed by this build yet");
+            }
             List<WeightedAdapter> adapters = fetchAdapters(spec, engine, ipfsApi, workDir);
             Attachment attachment = engine.attach(adapters, mode);
             List<String> pieces = new ArrayList<>();
