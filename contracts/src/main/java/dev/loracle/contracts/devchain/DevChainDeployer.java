@@ -1,5 +1,7 @@
 package dev.loracle.contracts.devchain;
 
+import dev.loracle.contracts.NumericProfile;
+
 import dev.loracle.contracts.generated.InferenceCoordinator;
 import dev.loracle.contracts.generated.StoryTeller;
 import java.io.IOException;
@@ -54,10 +56,12 @@ public final class DevChainDeployer {
      * @param oracles oracle addresses to register (at least one)
      * @param storyTimeoutSeconds seconds before a StoryTeller request may be cancelled
      * @param exclusiveWindowSeconds exclusive window of the assigned oracle; null keeps the contract default (60 s)
+     * @param profile numeric profile registered with the model (what the oracles must run)
+     * @param callbackGasPrice wei charged per unit of callback gas
      */
     public record Config(String modelName, byte[] weightsHash, String modelUri, BigInteger baseFee,
             BigInteger feePerToken, BigInteger feePerAdapter, long maxTokens, List<String> oracles,
-            long storyTimeoutSeconds, Long exclusiveWindowSeconds) {
+            long storyTimeoutSeconds, Long exclusiveWindowSeconds, NumericProfile profile, BigInteger callbackGasPrice) {
 
         public Config {
             Objects.requireNonNull(modelName, "modelName");
@@ -78,28 +82,36 @@ public final class DevChainDeployer {
             if (storyTimeoutSeconds < 1) {
                 throw new IllegalArgumentException("storyTimeoutSeconds must be >= 1");
             }
+            Objects.requireNonNull(profile, "profile");
+            Objects.requireNonNull(callbackGasPrice, "callbackGasPrice");
             oracles = List.copyOf(oracles);
         }
 
-        /** Defaults for the stories260K demo: small fees, 256 tokens, 1 h story timeout. */
+        /** Defaults for the stories260K demo: small fees, 1 gwei per callback gas, 256 tokens, 1 h story timeout. */
         public static Config defaults(byte[] weightsHash, List<String> oracles) {
             return new Config(DEFAULT_MODEL_NAME, weightsHash, "hf://karpathy/tinyllamas/stories260K/stories260K.bin",
-                    BigInteger.TEN.pow(15), BigInteger.TEN.pow(12), BigInteger.TEN.pow(14), 256, oracles, 3600, null);
+                    BigInteger.TEN.pow(15), BigInteger.TEN.pow(12), BigInteger.TEN.pow(14), 256, oracles, 3600, null,
+                    NumericProfile.DEV_DEFAULT, BigInteger.TEN.pow(9));
+        }
+
+        public Config withProfile(NumericProfile newProfile) {
+            return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
+                    oracles, storyTimeoutSeconds, exclusiveWindowSeconds, newProfile, callbackGasPrice);
         }
 
         public Config withOracles(List<String> newOracles) {
             return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
-                    newOracles, storyTimeoutSeconds, exclusiveWindowSeconds);
+                    newOracles, storyTimeoutSeconds, exclusiveWindowSeconds, profile, callbackGasPrice);
         }
 
         public Config withExclusiveWindow(Long seconds) {
             return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
-                    oracles, storyTimeoutSeconds, seconds);
+                    oracles, storyTimeoutSeconds, seconds, profile, callbackGasPrice);
         }
 
         public Config withStoryTimeout(long seconds) {
             return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
-                    oracles, seconds, exclusiveWindowSeconds);
+                    oracles, seconds, exclusiveWindowSeconds, profile, callbackGasPrice);
         }
 
         /** keccak256(modelName). */
@@ -119,9 +131,9 @@ public final class DevChainDeployer {
         StoryTeller storyTeller = StoryTeller.deploy(web3j, tx, DEV_GAS, coordinator.getContractAddress(),
                 BigInteger.valueOf(config.storyTimeoutSeconds())).send();
 
-        requireSuccess(coordinator.registerModel(config.modelId(), config.weightsHash(), config.modelUri(),
-                config.baseFee(), config.feePerToken(), config.feePerAdapter(),
-                BigInteger.valueOf(config.maxTokens())).send(), "registerModel");
+        requireSuccess(coordinator.registerModel(config.modelId(), config.weightsHash(), config.profile().toString(),
+                config.modelUri(), config.baseFee(), config.feePerToken(), config.feePerAdapter(),
+                config.callbackGasPrice(), BigInteger.valueOf(config.maxTokens())).send(), "registerModel");
         for (String oracle : config.oracles()) {
             requireSuccess(coordinator.addOracle(oracle).send(), "addOracle " + oracle);
         }
@@ -213,7 +225,8 @@ public final class DevChainDeployer {
                     ? Credentials.create(options.privateKey()) : DevAccounts.get(0);
             List<String> oracles = options.oracles().isEmpty()
                     ? List.of(DevAccounts.get(1).getAddress()) : options.oracles();
-            Config config = Config.defaults(weightsHash, oracles).withExclusiveWindow(options.exclusiveWindow());
+            Config config = Config.defaults(weightsHash, oracles).withExclusiveWindow(options.exclusiveWindow())
+                    .withProfile(options.profile());
             Deployment deployment = deploy(web3j, rpcUrl, wsUrl, chainId, owner, config);
             String json = deployment.toJson();
             if (options.outFile() != null) {
@@ -253,7 +266,8 @@ public final class DevChainDeployer {
 
     /** Parsed command line of {@link #main}. */
     record CliOptions(boolean help, String rpcUrl, int port, Integer blockTime, String privateKey,
-            List<String> oracles, byte[] weightsHash, Long exclusiveWindow, Path outFile, boolean keepRunning) {
+            List<String> oracles, byte[] weightsHash, Long exclusiveWindow, Path outFile, boolean keepRunning,
+            NumericProfile profile) {
 
         static final String USAGE = """
                 usage: DevChainDeployer [options]
@@ -264,6 +278,8 @@ public final class DevChainDeployer {
                   --oracle ADDRESS        oracle to register; repeatable (default: dev account 1)
                   --weights-hash HEX      32-byte weights hash (default: sha256 of <models dir>/llama2c/stories260K.bin)
                   --exclusive-window N    seconds the assigned oracle has alone (default: contract default, 60)
+                  --profile P             numeric profile the oracles run, quant=..;attach=..;kv=..
+                                          (default quant=F32;attach=MERGED;kv=F32: stories260K as the node runs it)
                   --out FILE              also write the JSON to FILE
                   --keep-running          keep the started anvil running until Ctrl-C
                   --help                  this text
@@ -287,6 +303,7 @@ public final class DevChainDeployer {
             byte[] weightsHash = null;
             Long exclusiveWindow = null;
             Path outFile = null;
+            NumericProfile profile = NumericProfile.DEV_DEFAULT;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 switch (arg) {
@@ -312,6 +329,13 @@ public final class DevChainDeployer {
                     }
                     case "--exclusive-window" -> exclusiveWindow = (long) intValue(args, ++i, arg);
                     case "--out" -> outFile = Path.of(value(args, ++i, arg));
+                    case "--profile" -> {
+                        try {
+                            profile = NumericProfile.parse(value(args, ++i, arg));
+                        } catch (IllegalArgumentException e) {
+                            throw new UsageException("--profile: " + e.getMessage());
+                        }
+                    }
                     default -> throw new UsageException("unknown option " + arg);
                 }
             }
@@ -319,7 +343,7 @@ public final class DevChainDeployer {
                 throw new UsageException("--keep-running only applies to an anvil this command starts (no --rpc)");
             }
             return new CliOptions(help, rpcUrl, port, blockTime, privateKey, oracles, weightsHash, exclusiveWindow,
-                    outFile, keepRunning);
+                    outFile, keepRunning, profile);
         }
 
         private static String value(String[] args, int index, String option) throws UsageException {

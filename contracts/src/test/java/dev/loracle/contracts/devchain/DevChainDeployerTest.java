@@ -47,7 +47,8 @@ class DevChainDeployerTest {
             assertEquals(anvil.account(0).getAddress(), coordinator.owner().send().toLowerCase());
             var model = coordinator.models(Hash.sha3("stories260K".getBytes(StandardCharsets.UTF_8))).send();
             assertArrayEquals(HexFormat.of().parseHex(WEIGHTS), model.component1());
-            assertTrue(model.component6());
+            assertTrue(model.component7()); // enabled
+            assertEquals(dev.loracle.contracts.NumericProfile.DEV_DEFAULT.toString(), model.component9());
             StoryTeller storyTeller = StoryTeller.load(storyTellerAddress, anvil.web3j(), readOnly,
                     DevChainDeployer.DEV_GAS);
             assertEquals(coordinatorAddress.toLowerCase(), storyTeller.coordinator().send().toLowerCase());
@@ -68,6 +69,8 @@ class DevChainDeployerTest {
                 () -> DevChainDeployer.CliOptions.parse(new String[] {"--rpc", "http://x", "--keep-running"}));
         assertThrows(DevChainDeployer.CliOptions.UsageException.class,
                 () -> DevChainDeployer.CliOptions.parse(new String[] {"--bogus"}));
+        assertThrows(DevChainDeployer.CliOptions.UsageException.class,
+                () -> DevChainDeployer.CliOptions.parse(new String[] {"--profile", "Q8_0"}));
         assertThrows(IllegalArgumentException.class,
                 () -> DevChainDeployer.Config.defaults(new byte[31], java.util.List.of("0x" + "11".repeat(20))));
         assertThrows(IllegalArgumentException.class,
