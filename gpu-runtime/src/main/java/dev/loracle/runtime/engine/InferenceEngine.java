@@ -197,7 +197,7 @@ public final class InferenceEngine implements AutoCloseable {
 
     /**
      * Generates from {@code req.prompt()} (BOS added) with {@code attachment} applied (null = base model), streaming
-     * each token to {@code listener}. Stops at EOS or maxTokens. The KV cache for prompt + maxTokens positions is
+     * each token to {@code listener}. Stops at an end-of-generation token (EOS, EOT, EOM) or maxTokens. The KV cache for prompt + maxTokens positions is
      * reserved up front: a request that does not fit the context or the red line fails before any work.
      */
     public synchronized GenerationResult generate(Attachment attachment, GenerationRequest req, TokenListener listener) {
@@ -205,7 +205,7 @@ public final class InferenceEngine implements AutoCloseable {
         Objects.requireNonNull(req, "request");
         TokenListener out = listener != null ? listener : TokenListener.NONE;
         WeightOverlay overlay = overlayOf(attachment);
-        int[] prompt = tokenizer.encode(req.prompt(), true, false);
+        int[] prompt = tokenizer.encodePrompt(req.prompt());
         if ((long) prompt.length + req.maxTokens() > contextLength()) {
             throw new ContextOverflowException(prompt.length, req.maxTokens(), contextLength());
         }
@@ -229,7 +229,7 @@ public final class InferenceEngine implements AutoCloseable {
             int prev = prompt[prompt.length - 1];
             while (true) {
                 if (!greedy) next = sampler.sample(logits, vocab);
-                if (next == tokenizer.eos() || next == tokenizer.bos()) {
+                if (tokenizer.isEndOfGeneration(next) || next == tokenizer.bos()) {
                     stop = StopReason.EOS;
                     break;
                 }
