@@ -31,9 +31,9 @@ public record ArchGolden(String prompt, int[] tokens, int[] top8Ids, float[] top
         return out;
     }
 
-    /** Greedy steps that must match: all up to and including the first near-tie (margin below 0.01). */
+    /** Greedy steps that must match: those before the first near-tie (margin below 0.01), where two correct runs may part. */
     public int comparableGreedySteps() {
-        for (int i = 0; i < greedyTop2Margins.length; i++) if (greedyTop2Margins[i] < 0.01f) return i + 1;
+        for (int i = 0; i < greedyTop2Margins.length; i++) if (greedyTop2Margins[i] < 0.01f) return i;
         return greedy.length;
     }
 
