@@ -84,6 +84,15 @@ public final class ChatTemplate {
         return r.getOutput();
     }
 
+    /**
+     * The prompt text for the model's reply to {@code messages} (generation prompt added). When the tokenizer adds BOS
+     * itself ({@code tokenizerAddsBos}), a BOS the template wrote first is dropped, so the prompt does not start with two.
+     */
+    public String prompt(List<ChatMessage> messages, boolean tokenizerAddsBos) {
+        String p = render(messages, true);
+        return tokenizerAddsBos && !bosToken.isEmpty() && p.startsWith(bosToken) ? p.substring(bosToken.length()) : p;
+    }
+
     private static TemplateRaisedException raisedCause(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof TemplateRaisedException r) return r;
         return null;

@@ -1,5 +1,7 @@
 package dev.loracle.runtime.cli;
 
+import dev.loracle.runtime.chat.ChatMessage;
+import dev.loracle.runtime.chat.ChatTemplate;
 import dev.loracle.runtime.engine.AttachMode;
 import dev.loracle.runtime.engine.Attachment;
 import dev.loracle.runtime.engine.BackendKind;
@@ -46,6 +48,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"-p", "--prompt"}, description = "the prompt (required unless --jsonl)")
     String prompt;
+
+    @Option(names = "--chat", description = "send the prompt as a user message through the model's chat template")
+    boolean chat;
+
+    @Option(names = "--system", description = "system message for --chat")
+    String system;
 
     @Option(names = "--jsonl", description = "conformance mode: greedy, base model; one JSON prompt a line on stdin (or --input),"
             + " one line {\"tokens\",\"top8_ids\",\"top8_logits\",\"greedy\"} out")
@@ -111,9 +119,12 @@ final class GenerateCommand implements Callable<Integer> {
             for (String spec : adapters) weighted.add(loadAdapter(spec, engine));
             Attachment att = weighted.isEmpty() ? null : engine.attach(weighted, attachMode);
             if (att != null) err.printf(Locale.ROOT, "attached %s in %.1f ms%n", att, att.attachNanos() / 1e6);
-            out.print(prompt);
-            out.flush();
-            GenerationResult r = engine.generate(att, new GenerationRequest(prompt, maxTokens, temperature, topP, seed), (t, piece) -> {
+            String text = chat ? chatPrompt(engine) : prompt;
+            if (!chat) {
+                out.print(prompt);
+                out.flush();
+            }
+            GenerationResult r = engine.generate(att, new GenerationRequest(text, maxTokens, temperature, topP, seed), (t, piece) -> {
                 out.print(piece);
                 out.flush();
             });
@@ -123,6 +134,14 @@ final class GenerateCommand implements Callable<Integer> {
             if (att != null) engine.detach(att);
         }
         return 0;
+    }
+
+    private String chatPrompt(InferenceEngine engine) {
+        ChatTemplate t = engine.chatTemplate().orElseThrow(() -> new IllegalArgumentException("--chat: " + model.getFileName() + " has no chat template"));
+        List<ChatMessage> messages = new ArrayList<>();
+        if (system != null) messages.add(ChatMessage.system(system));
+        messages.add(ChatMessage.user(prompt));
+        return t.prompt(messages, engine.tokenizer().addBos());
     }
 
     private WeightedAdapter loadAdapter(String spec, InferenceEngine engine) {

@@ -1,5 +1,6 @@
 package dev.loracle.runtime.engine;
 
+import dev.loracle.runtime.chat.ChatTemplate;
 import dev.loracle.runtime.lora.AdapterValidationException;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.lora.LoraTarget;
@@ -19,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,17 +37,19 @@ public final class InferenceEngine implements AutoCloseable {
     private final Backend backend;
     private final Arena arena;
     private final String modelDescription;
+    private final Optional<ChatTemplate> chatTemplate;
     private final AtomicLong ids = new AtomicLong();
     private Attachment active;
     private boolean closed;
 
-    private InferenceEngine(EngineConfig config, LlamaWeights weights, Tokenizer tokenizer, Backend backend, Arena arena, String desc) {
+    private InferenceEngine(EngineConfig config, LoadedModel model, Backend backend, Arena arena) {
         this.config = config;
-        this.weights = weights;
-        this.tokenizer = tokenizer;
+        this.weights = model.weights();
+        this.tokenizer = model.tokenizer();
+        this.chatTemplate = model.chatTemplate();
         this.backend = backend;
         this.arena = arena;
-        this.modelDescription = desc;
+        this.modelDescription = model.description();
     }
 
     /** Loads the model named by {@code cfg} (memory-mapped) and makes it resident on the chosen backend. */
@@ -70,7 +74,7 @@ public final class InferenceEngine implements AutoCloseable {
             backend.close();
             throw e;
         }
-        return new InferenceEngine(cfg, model.weights(), model.tokenizer(), backend, owner, model.description());
+        return new InferenceEngine(cfg, model, backend, owner);
     }
 
     private static final System.Logger LOG = System.getLogger(InferenceEngine.class.getName());
@@ -111,6 +115,8 @@ public final class InferenceEngine implements AutoCloseable {
     public String modelDescription() { return modelDescription; }
     public MemoryBudget memory() { return backend.memory(); }
     public Tokenizer tokenizer() { return tokenizer; }
+    /** The model's chat template (from its GGUF), empty when the file has none. */
+    public Optional<ChatTemplate> chatTemplate() { return chatTemplate; }
     public int contextLength() { return weights.config().contextLength(); }
     public Backend backend() { return backend; }
     public synchronized Attachment activeAttachment() { return active; }

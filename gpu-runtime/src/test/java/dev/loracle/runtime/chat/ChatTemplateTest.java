@@ -48,6 +48,15 @@ class ChatTemplateTest {
     }
 
     @Test
+    void chatPromptTokenizesWithOneBos() {
+        List<ChatMessage> chat = List.of(ChatMessage.user("Hi"));
+        int[] ids = llama3Tokenizer.encodePrompt(llama3.prompt(chat, llama3Tokenizer.addBos()));
+        assertEquals(128000, ids[0]);
+        assertEquals(128006, ids[1], "no second BOS");
+        assertEquals(qwen.render(chat, true), qwen.prompt(chat, false));
+    }
+
+    @Test
     void qwenSystemAndUser() {
         String p = qwen.render(List.of(ChatMessage.system("You are a poet."), ChatMessage.user("Hi")), true);
         assertEquals("<|im_start|>system\nYou are a poet.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", p);
