@@ -7,19 +7,21 @@ import dev.loracle.runtime.engine.plan.ForwardPlan;
 import dev.loracle.runtime.engine.plan.Op;
 import dev.loracle.runtime.tensor.MatVec;
 import dev.loracle.runtime.tensor.ParallelRunner;
-import dev.loracle.runtime.tensor.Q8Activation;
+import dev.loracle.runtime.tensor.MatMul;
 import dev.loracle.runtime.tensor.QuantizedTensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Executes a {@link ForwardPlan} over a {@link StepBatch} on the CPU. Activations are flat {@code [rows x width]}
  * arrays; each op runs row by row with code that does not look at the other rows, so a row's numbers are the same in
- * any batch (the determinism rule). Consecutive projections of the same input run in one parallel region.
+ * any batch (the determinism rule: {@link MatMul} reduces each element as the single-token kernel does). Consecutive
+ * projections of the same input run in one parallel region; gate/up fuse with the SiLU when no row adapts them.
  */
 final class CpuStepExecutor {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -29,19 +31,12 @@ final class CpuStepExecutor {
     private final CpuAttention attention;
     private final Map<String, float[]> act = new HashMap<>();
     private int capacity;
-    private float[] logits = new float[0], cos, sin, rowIn, rankScratch = new float[64];
-    private float[][] rowOuts;
-    private final Q8Activation q8;
+    private float[] logits = new float[0], cos, sin, rankScratch = new float[64];
 
     CpuStepExecutor(ForwardPlan plan, ParallelRunner pool) {
         this.plan = plan;
         this.pool = pool;
         this.attention = new CpuAttention(pool);
-        int widest = 0;
-        for (int w : plan.widths().values()) widest = Math.max(widest, w);
-        rowIn = new float[widest];
-        rowOuts = new float[][] {new float[widest], new float[widest], new float[widest]};
-        q8 = new Q8Activation(widest);
     }
 
     float[] execute(StepBatch batch, CpuKvBlocks kv, MatVec.DotMode mode) {
@@ -68,7 +63,15 @@ final class CpuStepExecutor {
                         group.add(next);
                         i++;
                     }
-                    project(group, batch, mode);
+                    String swiGluOut = null;
+                    if (group.size() == 2 && i + 1 < ops.size() && ops.get(i + 1) instanceof Op.SwiGlu sw
+                            && sw.gate().equals(group.get(0).out()) && sw.up().equals(group.get(1).out())
+                            && group.get(0).bias() == null && group.get(1).bias() == null
+                            && !anyLowRank(batch, p.layer(), group.get(0).kind()) && !anyLowRank(batch, p.layer(), group.get(1).kind())) {
+                        swiGluOut = sw.out();
+                        i++; // the SiLU product is fused into the matmul
+                    }
+                    project(group, batch, mode, swiGluOut);
                 }
                 case Op.HeadRmsNorm h -> {
                     float[] x = act.get(h.x());
@@ -113,35 +116,86 @@ final class CpuStepExecutor {
         return logits;
     }
 
-    /** Rows of {@code group} (projections sharing one input) for each segment, with its weights and low-rank deltas. */
-    private void project(List<Op.Project> group, StepBatch batch, MatVec.DotMode mode) {
+    /**
+     * The projections of {@code group} (sharing one input): one batched matmul per weight source (the base for Base
+     * and LowRank rows, each MERGED copy for its rows), then per row the bias and the row's low-rank deltas. With
+     * {@code swiGlu} the group is (gate, up) and the SiLU product goes straight to {@code swiGluOut}.
+     */
+    private void project(List<Op.Project> group, StepBatch batch, MatVec.DotMode mode, String swiGluOut) {
         Op.Project first = group.getFirst();
         float[] in = act.get(first.in());
-        int inW = plan.width(first.in());
-        int k = group.size();
-        QuantizedTensor[] ws = new QuantizedTensor[k];
-        float[][] outs = new float[k][];
-        for (StepBatch.Segment seg : batch.segments()) {
+        int inW = plan.width(first.in()), n = batch.size(), k = group.size();
+        Map<WeightOverlay, int[]> rowsBySource = rowsBySource(batch);
+        for (Map.Entry<WeightOverlay, int[]> e : rowsBySource.entrySet()) {
+            CpuOverlay copy = (CpuOverlay) e.getKey();
+            int[] rows = e.getValue();
+            boolean all = rows.length == n;
+            QuantizedTensor[] ws = new QuantizedTensor[k];
             for (int g = 0; g < k; g++) {
                 Op.Project p = group.get(g);
-                ws[g] = seg.binding() instanceof Merged m ? ((CpuOverlay) m.copy()).tensor(p.layer(), p.kind(), p.weight()) : p.weight();
-                outs[g] = rowOuts[g];
+                ws[g] = copy == null ? p.weight() : copy.tensor(p.layer(), p.kind(), p.weight());
             }
-            for (int t = seg.start(); t < seg.end(); t++) {
-                System.arraycopy(in, t * inW, rowIn, 0, inW);
-                Q8Activation xq = activation(ws[0], rowIn, mode);
-                if (k == 1) MatVec.matmul(pool, ws[0], rowIn, xq, outs[0], mode);
-                else MatVec.matmulMany(pool, ws, outs, rowIn, xq, mode);
-                for (int g = 0; g < k; g++) {
-                    Op.Project p = group.get(g);
-                    int w = plan.width(p.out());
-                    float[] out = act.get(p.out());
-                    System.arraycopy(outs[g], 0, out, t * w, w);
-                    if (p.bias() != null) addBias(out, t * w, p.bias().data(), w);
-                    if (seg.binding() instanceof LowRank lr) addLowRank(lr, p, in, t * inW, out, t * w);
-                }
+            float[] x = all ? in : gather(in, inW, rows);
+            if (swiGluOut != null) {
+                int w = plan.width(swiGluOut);
+                float[] y = all ? act.get(swiGluOut) : new float[rows.length * w];
+                MatMul.matmulSwiGlu(pool, ws[0], ws[1], x, rows.length, y, mode);
+                if (!all) scatter(y, w, rows, act.get(swiGluOut));
+                continue;
+            }
+            float[][] ys = new float[k][];
+            for (int g = 0; g < k; g++) ys[g] = all ? act.get(group.get(g).out()) : new float[rows.length * plan.width(group.get(g).out())];
+            if (k == 1) MatMul.matmul(pool, ws[0], x, rows.length, ys[0], mode);
+            else MatMul.matmulMany(pool, ws, x, rows.length, ys, mode);
+            if (!all) for (int g = 0; g < k; g++) scatter(ys[g], plan.width(group.get(g).out()), rows, act.get(group.get(g).out()));
+        }
+        for (Op.Project p : group) {
+            int w = plan.width(p.out());
+            float[] out = act.get(p.out());
+            if (p.bias() != null) for (int t = 0; t < n; t++) addBias(out, t * w, p.bias().data(), w);
+            for (StepBatch.Segment seg : batch.segments()) {
+                if (!(seg.binding() instanceof LowRank lr)) continue;
+                for (int t = seg.start(); t < seg.end(); t++) addLowRank(lr, p, in, t * inW, out, t * w);
             }
         }
+    }
+
+    /** Rows by the weights they use: null = the base (Base and LowRank rows), else the MERGED copy. */
+    private static Map<WeightOverlay, int[]> rowsBySource(StepBatch batch) {
+        Map<WeightOverlay, List<int[]>> ranges = new LinkedHashMap<>();
+        for (StepBatch.Segment seg : batch.segments()) {
+            WeightOverlay key = seg.binding() instanceof Merged m ? m.copy() : null;
+            ranges.computeIfAbsent(key, x -> new ArrayList<>()).add(new int[] {seg.start(), seg.end()});
+        }
+        Map<WeightOverlay, int[]> out = new LinkedHashMap<>();
+        for (Map.Entry<WeightOverlay, List<int[]>> e : ranges.entrySet()) {
+            int count = 0;
+            for (int[] r : e.getValue()) count += r[1] - r[0];
+            int[] rows = new int[count];
+            int i = 0;
+            for (int[] r : e.getValue()) for (int t = r[0]; t < r[1]; t++) rows[i++] = t;
+            out.put(e.getKey(), rows);
+        }
+        return out;
+    }
+
+    private static float[] gather(float[] src, int width, int[] rows) {
+        float[] x = new float[rows.length * width];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(src, rows[i] * width, x, i * width, width);
+        return x;
+    }
+
+    private static void scatter(float[] src, int width, int[] rows, float[] dst) {
+        for (int i = 0; i < rows.length; i++) System.arraycopy(src, i * width, dst, rows[i] * width, width);
+    }
+
+    /** Whether any row's adapter set has a delta for (layer, kind): then gate/up cannot be fused with the SiLU. */
+    private static boolean anyLowRank(StepBatch batch, int layer, dev.loracle.runtime.lora.ProjectionKind kind) {
+        for (StepBatch.Segment seg : batch.segments()) {
+            if (!(seg.binding() instanceof LowRank lr)) continue;
+            for (LowRankMember m : lr.members()) if (((CpuDeviceAdapter) m.adapter()).target(layer, kind) != null) return true;
+        }
+        return false;
     }
 
     private void addLowRank(LowRank set, Op.Project p, float[] x, int xOff, float[] y, int yOff) {
@@ -158,20 +212,12 @@ final class CpuStepExecutor {
         int rows = batch.logitRows();
         if (logits.length != rows * vocab) logits = new float[rows * vocab];
         float[] x = act.get(l.in());
-        float[] normed = new float[dim], out = new float[vocab];
+        float[] normed = new float[rows * dim];
         int r = 0;
         for (int t = 0; t < batch.size(); t++) {
-            if (!batch.wantLogits()[t]) continue;
-            rmsnorm(normed, 0, x, t * dim, l.norm().data(), dim, l.eps());
-            MatVec.matmul(pool, l.classifier(), normed, activation(l.classifier(), normed, mode), out, mode);
-            System.arraycopy(out, 0, logits, r++ * vocab, vocab);
+            if (batch.wantLogits()[t]) rmsnorm(normed, r++ * dim, x, t * dim, l.norm().data(), dim, l.eps());
         }
-    }
-
-    /** The input quantized to Q8 blocks, when this matmul will use integer dot products. */
-    private Q8Activation activation(QuantizedTensor w, float[] in, MatVec.DotMode mode) {
-        if (mode != MatVec.DotMode.INT8 || !w.type().quantized() || w.cols() % 32 != 0) return null;
-        return q8.quantize(in, (int) w.cols());
+        if (rows > 0) MatMul.matmul(pool, l.classifier(), normed, rows, logits, mode);
     }
 
     private static void rmsnorm(float[] out, int outOff, float[] in, int inOff, MemorySegment weight, int n, float eps) {
