@@ -26,9 +26,6 @@ import java.util.function.Consumer;
  * when nothing runs and no adapter is loaded, accounted memory equals the base figure.
  */
 public final class InferenceEngine implements AutoCloseable {
-    /** Tokens per step (decode tokens plus prompt chunks) and most sequences running at once. */
-    static final int STEP_TOKENS = 256, MAX_RUNNING = 64;
-
     private final EngineConfig config;
     private final LlamaWeights weights;
     private final Tokenizer tokenizer;
@@ -53,7 +50,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.adapters = new AdapterStore(backend, weights.config().shape());
         this.mergedCopies = new MergedCopies(backend);
         this.kvBlocks = new KvBlockPool(backend.createKvStorage(config.kvCache()), backend.memory());
-        this.scheduler = new Scheduler(backend, kvBlocks, mergedCopies, tokenizer, STEP_TOKENS, MAX_RUNNING);
+        this.scheduler = new Scheduler(backend, kvBlocks, mergedCopies, tokenizer, config.stepTokens(), config.maxRunning());
         this.schedulerThread = Thread.ofPlatform().name("loracle-scheduler").daemon().start(scheduler);
     }
 
