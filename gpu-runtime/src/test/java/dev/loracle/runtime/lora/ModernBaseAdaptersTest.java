@@ -68,10 +68,11 @@ class ModernBaseAdaptersTest {
         }
     }
 
-    private static float[] scores(float[] q, float[] k, ModelConfig c, int pos, boolean neox) {
+    /** Scores of a query at {@code qPos} against a key at {@code kPos} (they differ: at equal positions RoPE cancels). */
+    private static float[] scores(float[] q, float[] k, ModelConfig c, int qPos, int kPos, boolean neox) {
         int hd = c.headDim();
-        for (int h = 0; h < c.nHeads(); h++) rope(q, h * hd, hd, pos, c.ropeTheta(), neox);
-        for (int h = 0; h < c.nKvHeads(); h++) rope(k, h * hd, hd, pos, c.ropeTheta(), neox);
+        for (int h = 0; h < c.nHeads(); h++) rope(q, h * hd, hd, qPos, c.ropeTheta(), neox);
+        for (int h = 0; h < c.nKvHeads(); h++) rope(k, h * hd, hd, kPos, c.ropeTheta(), neox);
         float[] s = new float[c.nHeads()];
         for (int h = 0; h < c.nHeads(); h++) {
             int kh = h / c.kvMul();
@@ -93,12 +94,12 @@ class ModernBaseAdaptersTest {
             java.util.Random r = new java.util.Random(3);
             float[] x = new float[c.dim()];
             for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-            int pos = 7;
+            int qPos = 7, kPos = 2;
             float[] hf = scores(denseDeltaTimes(peft, "layers.1.self_attn.q_proj", scale, x),
-                    denseDeltaTimes(peft, "layers.1.self_attn.k_proj", scale, x), c, pos, true);
+                    denseDeltaTimes(peft, "layers.1.self_attn.k_proj", scale, x), c, qPos, kPos, true);
             LoraTarget q = loaded.targets().stream().filter(t -> t.layer() == 1 && t.kind() == ProjectionKind.Q).findFirst().orElseThrow();
             LoraTarget k = loaded.targets().stream().filter(t -> t.layer() == 1 && t.kind() == ProjectionKind.K).findFirst().orElseThrow();
-            float[] engine = scores(lowRankTimes(q, x), lowRankTimes(k, x), c, pos, c.ropeStyle() == ModelConfig.RopeStyle.NEOX);
+            float[] engine = scores(lowRankTimes(q, x), lowRankTimes(k, x), c, qPos, kPos, c.ropeStyle() == ModelConfig.RopeStyle.NEOX);
             for (int h = 0; h < hf.length; h++) assertEquals(hf[h], engine[h], 1e-4f * Math.max(1f, Math.abs(hf[h])), model + " head " + h);
         }
     }
