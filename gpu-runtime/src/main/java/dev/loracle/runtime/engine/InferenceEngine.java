@@ -129,7 +129,7 @@ public final class InferenceEngine implements AutoCloseable {
             refs.forEach(ResidentAdapter::close);
             throw e;
         }
-        Sequence handle = new Sequence(ids.incrementAndGet());
+        Sequence handle = new Sequence(ids.incrementAndGet(), scheduler::signal);
         SequenceState s = new SequenceState(handle, req, prompt, refs);
         s.binding = members.isEmpty() ? AdapterBinding.BASE : new AdapterBinding.LowRank(members);
         s.logitsSink = logitsSink;
@@ -139,7 +139,6 @@ public final class InferenceEngine implements AutoCloseable {
             s.release();
             throw e;
         }
-        handle.result().whenComplete((r, e) -> { if (e instanceof CancellationException) scheduler.signal(); });
         return handle;
     }
 
