@@ -83,6 +83,11 @@ final class BatchBench {
                 batch, base, distinctAdapters ? String.format(Locale.ROOT, ", %.1f tok/s with %d distinct adapter sets (%.2fx of base)",
                         aggregate, batch, aggregate / base) : "",
                 median(one), base / median(one));
+        if (promptTokens + 1 > engine.contextLength()) {
+            out.printf(Locale.ROOT, "prefill: %d prompt tokens do not fit the context of %d; measuring %d%n", promptTokens,
+                    engine.contextLength(), engine.contextLength() - 1);
+            promptTokens = engine.contextLength() - 1;
+        }
         double prefill = prefill(promptTokens);
         prefill(promptTokens);
         prefill = Math.max(prefill, prefill(promptTokens));
