@@ -134,7 +134,7 @@ public final class InferenceEngine implements AutoCloseable {
             refs.forEach(ResidentAdapter::close);
             throw e;
         }
-        Sequence handle = new Sequence(ids.incrementAndGet());
+        Sequence handle = new Sequence(ids.incrementAndGet(), scheduler::signal);
         SequenceState s = new SequenceState(handle, req, prompt, refs);
         s.binding = members.isEmpty() ? AdapterBinding.BASE : new AdapterBinding.LowRank(members);
         s.logitsSink = logitsSink;
@@ -144,7 +144,6 @@ public final class InferenceEngine implements AutoCloseable {
             s.release();
             throw e;
         }
-        handle.result().whenComplete((r, e) -> { if (e instanceof CancellationException) scheduler.signal(); });
         return handle;
     }
 
@@ -195,7 +194,10 @@ public final class InferenceEngine implements AutoCloseable {
         a.resident.forEach(w -> w.adapter().close());
     }
 
-    /** Generates from {@code req.prompt()} (BOS added) with {@code attachment} (null = base model) and waits. */
+    /**
+     * Generates from {@code req.prompt()} (BOS added when the vocabulary asks for it) with {@code attachment} (null = base
+     * model) and waits; stops at an end-of-generation token (EOS, EOT, EOM) or maxTokens.
+     */
     public GenerationResult generate(Attachment attachment, GenerationRequest req, TokenListener listener) {
         return await(submit(requestFor(attachment, SequenceRequest.of(req).withListener(listener))));
     }
