@@ -50,6 +50,7 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         bytes32 modelId,
         IInferenceCoordinator.Adapter[] calldata adapters,
         bytes memory prompt,
+        IInferenceCoordinator.PromptFormat promptFormat,
         uint32 maxTokens,
         uint32 temperature,
         uint32 topP,
@@ -58,7 +59,7 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         uint64 deadline
     ) internal returns (uint256 requestId) {
         return coordinator.requestInference{value: fee}(
-            modelId, adapters, prompt, maxTokens, temperature, topP, seed, callbackGasLimit, deadline
+            modelId, adapters, prompt, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, deadline
         );
     }
 

@@ -32,7 +32,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
     uint32 public maxCallbackGasLimit = 2_000_000;
     /// @notice Seconds during which only the assigned oracle may serve a request.
     uint32 public exclusiveWindow = 60;
-    /// @dev Request counter mixed into request ids.
+    /// @dev Request counter: mixed into request ids and used for the round-robin oracle assignment.
     uint64 private _nonce;
 
     /// @notice Registered models by id.
@@ -61,17 +61,31 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
     function registerModel(
         bytes32 modelId,
         bytes32 weightsHash,
+        string calldata profile,
         string calldata uri,
         uint96 baseFee,
         uint96 feePerToken,
         uint96 feePerAdapter,
+        uint96 callbackGasPrice,
         uint32 maxTokens
     ) external onlyOwner {
         if (weightsHash == bytes32(0)) revert InvalidWeightsHash();
+        if (bytes(profile).length == 0) revert EmptyProfile();
         if (maxTokens == 0) revert InvalidMaxTokens(maxTokens, 0);
         if (models[modelId].weightsHash != bytes32(0)) revert ModelAlreadyRegistered(modelId);
-        models[modelId] = Model(weightsHash, baseFee, feePerToken, feePerAdapter, maxTokens, true, uri);
-        emit ModelRegistered(modelId, weightsHash, uri, baseFee, feePerToken, feePerAdapter, maxTokens);
+        models[modelId] =
+            Model(weightsHash, baseFee, feePerToken, feePerAdapter, callbackGasPrice, maxTokens, true, uri, profile);
+        emit ModelRegistered(
+            modelId, weightsHash, profile, uri, baseFee, feePerToken, feePerAdapter, callbackGasPrice, maxTokens
+        );
+    }
+
+    /// @inheritdoc IInferenceCoordinator
+    function setCallbackGasPrice(bytes32 modelId, uint96 callbackGasPrice) external onlyOwner {
+        Model storage model = models[modelId];
+        if (model.weightsHash == bytes32(0)) revert UnknownModel(modelId);
+        model.callbackGasPrice = callbackGasPrice;
+        emit CallbackGasPriceSet(modelId, callbackGasPrice);
     }
 
     /// @inheritdoc IInferenceCoordinator
@@ -145,26 +159,36 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
     }
 
     /// @inheritdoc IInferenceCoordinator
-    function quoteFee(bytes32 modelId, uint256 adapterCount, uint32 maxTokens) public view returns (uint256) {
+    function quoteFee(bytes32 modelId, uint256 adapterCount, uint32 maxTokens, uint32 callbackGasLimit)
+        public
+        view
+        returns (uint256)
+    {
         Model storage model = models[modelId];
         if (model.weightsHash == bytes32(0)) revert UnknownModel(modelId);
-        return uint256(model.baseFee) + uint256(model.feePerToken) * maxTokens
-            + uint256(model.feePerAdapter) * adapterCount;
+        return _fee(model, adapterCount, maxTokens, callbackGasLimit);
     }
 
     /// @inheritdoc IInferenceCoordinator
-    function computeResultCommitment(
-        bytes32 weightsHash,
-        Adapter[] calldata adapters,
-        uint32 maxTokens,
-        uint32 temperature,
-        uint32 topP,
-        uint64 seed,
-        bytes calldata output
-    ) public pure returns (bytes32) {
+    function computeResultCommitment(uint256 requestId, InferenceRequest calldata request, bytes calldata output)
+        public
+        view
+        returns (bytes32)
+    {
+        Model storage model = models[request.modelId];
         return keccak256(
             abi.encode(
-                weightsHash, keccak256(abi.encode(adapters)), maxTokens, temperature, topP, seed, keccak256(output)
+                requestId,
+                request.modelId,
+                model.weightsHash,
+                keccak256(bytes(model.profile)),
+                keccak256(abi.encode(request.adapters)),
+                keccak256(request.prompt),
+                request.maxTokens,
+                request.temperature,
+                request.topP,
+                request.seed,
+                keccak256(output)
             )
         );
     }
@@ -176,6 +200,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         bytes32 modelId,
         Adapter[] calldata adapters,
         bytes calldata prompt,
+        PromptFormat promptFormat,
         uint32 maxTokens,
         uint32 temperature,
         uint32 topP,
@@ -186,12 +211,13 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         uint256 fee = _validateRequest(modelId, adapters, prompt, maxTokens, topP, callbackGasLimit, deadline);
         if (msg.value < fee) revert InsufficientFee(fee, msg.value);
 
-        // Filled field by field: a single struct literal with 13 fields does not fit the legacy stack.
+        // Filled field by field: a single struct literal with 14 fields does not fit the legacy stack.
         InferenceRequest memory request;
         request.consumer = msg.sender;
         request.modelId = modelId;
         request.adapters = adapters;
         request.prompt = prompt;
+        request.promptFormat = promptFormat;
         request.maxTokens = maxTokens;
         request.temperature = temperature;
         request.topP = topP;
@@ -216,15 +242,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
     {
         _consumeCommitment(requestId, request);
         if (block.timestamp > request.deadline) revert RequestExpired(requestId, request.deadline);
-        bytes32 expected = computeResultCommitment(
-            models[request.modelId].weightsHash,
-            request.adapters,
-            request.maxTokens,
-            request.temperature,
-            request.topP,
-            request.seed,
-            output
-        );
+        bytes32 expected = computeResultCommitment(requestId, request, output);
         if (resultCommitment != expected) revert ResultCommitmentMismatch(expected, resultCommitment);
 
         credits[msg.sender] += request.fee;
@@ -298,14 +316,25 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         }
         if (deadline <= block.timestamp) revert DeadlineNotInFuture(deadline);
         if (_oracles.length() == 0) revert NoOracles();
-        fee = uint256(model.baseFee) + uint256(model.feePerToken) * maxTokens
-            + uint256(model.feePerAdapter) * adapters.length;
+        fee = _fee(model, adapters.length, maxTokens, callbackGasLimit);
+    }
+
+    /// @dev The fee schedule of `model`; the callback part pays the oracle for the gas it forwards to the consumer.
+    function _fee(Model storage model, uint256 adapterCount, uint32 maxTokens, uint32 callbackGasLimit)
+        private
+        view
+        returns (uint256)
+    {
+        return uint256(model.baseFee) + uint256(model.feePerToken) * maxTokens
+            + uint256(model.feePerAdapter) * adapterCount + uint256(model.callbackGasPrice) * callbackGasLimit;
     }
 
     /// @dev Assigns the request id and oracle, stores the commitment and emits the request.
     function _commit(InferenceRequest memory request) private returns (uint256 requestId) {
-        requestId = uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, _nonce++)));
-        request.assignedOracle = _oracles.at(requestId % _oracles.length());
+        uint64 sequence = _nonce++;
+        requestId = uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, sequence)));
+        // Round-robin in request order, so load spreads evenly whatever the ids hash to.
+        request.assignedOracle = _oracles.at(sequence % _oracles.length());
         request.exclusiveUntil = SafeCast.toUint64(block.timestamp + exclusiveWindow);
         commitments[requestId] = keccak256(abi.encode(request));
         emit InferenceRequested(requestId, request.consumer, request.modelId, request);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { BASE_FEE, FEE_PER_ADAPTER, FEE_PER_TOKEN, MODEL_ID, WEIGHTS_HASH, deployCoordinator, ethers, networkHelpers }
+import { BASE_FEE, CALLBACK_GAS_PRICE, DEFAULT_CALLBACK_GAS, FEE_PER_ADAPTER, FEE_PER_TOKEN, MODEL_ID, PROFILE, WEIGHTS_HASH, deployCoordinator, ethers, networkHelpers }
   from "./support/fixture.js";
 
 const { loadFixture } = networkHelpers;
@@ -12,17 +12,21 @@ describe("InferenceCoordinator administration", function () {
     expect(model.baseFee).to.equal(BASE_FEE);
     expect(model.maxTokens).to.equal(256n);
     expect(model.enabled).to.equal(true);
+    expect(model.profile).to.equal(PROFILE);
+    expect(model.callbackGasPrice).to.equal(CALLBACK_GAS_PRICE);
 
     const otherId = ethers.id("other");
-    await expect(coordinator.registerModel(otherId, WEIGHTS_HASH, "uri", 1, 2, 3, 10))
-      .to.emit(coordinator, "ModelRegistered").withArgs(otherId, WEIGHTS_HASH, "uri", 1, 2, 3, 10);
-    await expect(coordinator.registerModel(otherId, WEIGHTS_HASH, "uri", 1, 2, 3, 10))
+    await expect(coordinator.registerModel(otherId, WEIGHTS_HASH, PROFILE, "uri", 1, 2, 3, 4, 10))
+      .to.emit(coordinator, "ModelRegistered").withArgs(otherId, WEIGHTS_HASH, PROFILE, "uri", 1, 2, 3, 4, 10);
+    await expect(coordinator.registerModel(otherId, WEIGHTS_HASH, PROFILE, "uri", 1, 2, 3, 4, 10))
       .to.be.revertedWithCustomError(coordinator, "ModelAlreadyRegistered").withArgs(otherId);
-    await expect(coordinator.registerModel(ethers.id("x"), ethers.ZeroHash, "uri", 1, 2, 3, 10))
+    await expect(coordinator.registerModel(ethers.id("x"), ethers.ZeroHash, PROFILE, "uri", 1, 2, 3, 4, 10))
       .to.be.revertedWithCustomError(coordinator, "InvalidWeightsHash");
-    await expect(coordinator.registerModel(ethers.id("x"), WEIGHTS_HASH, "uri", 1, 2, 3, 0))
+    await expect(coordinator.registerModel(ethers.id("x"), WEIGHTS_HASH, "", "uri", 1, 2, 3, 4, 10))
+      .to.be.revertedWithCustomError(coordinator, "EmptyProfile");
+    await expect(coordinator.registerModel(ethers.id("x"), WEIGHTS_HASH, PROFILE, "uri", 1, 2, 3, 4, 0))
       .to.be.revertedWithCustomError(coordinator, "InvalidMaxTokens");
-    await expect(coordinator.connect(stranger).registerModel(ethers.id("x"), WEIGHTS_HASH, "uri", 1, 2, 3, 10))
+    await expect(coordinator.connect(stranger).registerModel(ethers.id("x"), WEIGHTS_HASH, PROFILE, "uri", 1, 2, 3, 4, 10))
       .to.be.revertedWithCustomError(coordinator, "OwnableUnauthorizedAccount").withArgs(stranger.address);
   });
 
@@ -72,10 +76,20 @@ describe("InferenceCoordinator administration", function () {
       .to.be.revertedWithCustomError(coordinator, "OwnableUnauthorizedAccount");
   });
 
-  it("quotes baseFee + feePerToken * maxTokens + feePerAdapter * adapters", async function () {
+  it("quotes baseFee + feePerToken * maxTokens + feePerAdapter * adapters + callbackGasPrice * callbackGas", async function () {
     const { coordinator } = await loadFixture(deployCoordinator);
-    expect(await coordinator.quoteFee(MODEL_ID, 3, 100)).to.equal(BASE_FEE + FEE_PER_TOKEN * 100n + FEE_PER_ADAPTER * 3n);
-    await expect(coordinator.quoteFee(ethers.id("nope"), 1, 1)).to.be.revertedWithCustomError(coordinator, "UnknownModel");
+    expect(await coordinator.quoteFee(MODEL_ID, 3, 100, DEFAULT_CALLBACK_GAS)).to.equal(BASE_FEE + FEE_PER_TOKEN * 100n
+      + FEE_PER_ADAPTER * 3n + CALLBACK_GAS_PRICE * BigInt(DEFAULT_CALLBACK_GAS));
+    await expect(coordinator.quoteFee(ethers.id("nope"), 1, 1, 0)).to.be.revertedWithCustomError(coordinator, "UnknownModel");
+  });
+
+  it("lets only the owner change a known model's callback gas price", async function () {
+    const { coordinator, stranger } = await loadFixture(deployCoordinator);
+    await expect(coordinator.setCallbackGasPrice(MODEL_ID, 7)).to.emit(coordinator, "CallbackGasPriceSet").withArgs(MODEL_ID, 7);
+    expect(await coordinator.quoteFee(MODEL_ID, 0, 0, 1000)).to.equal(BASE_FEE + 7000n);
+    await expect(coordinator.setCallbackGasPrice(ethers.id("nope"), 1)).to.be.revertedWithCustomError(coordinator, "UnknownModel");
+    await expect(coordinator.connect(stranger).setCallbackGasPrice(MODEL_ID, 1))
+      .to.be.revertedWithCustomError(coordinator, "OwnableUnauthorizedAccount");
   });
 
   it("pauses and unpauses only by the owner", async function () {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { WEIGHTS_HASH, adapters, deployCoordinator, ethers, networkHelpers, resultCommitment, sendRequest }
+import { adapters, deployCoordinator, ethers, networkHelpers, resultCommitment, sendRequest }
   from "./support/fixture.js";
 
 const { loadFixture, time } = networkHelpers;
@@ -9,9 +9,8 @@ describe("InferenceCoordinator.fulfill", function () {
   it("delivers the output, credits the oracle and ends the request", async function () {
     const { coordinator, recording, oracleA } = await loadFixture(deployCoordinator);
     const { requestId, request, fee } = await sendRequest(coordinator, recording, { adapters: adapters(2) });
-    const commitment = resultCommitment(request, OUTPUT);
-    expect(await coordinator.computeResultCommitment(WEIGHTS_HASH, request.adapters, request.maxTokens,
-      request.temperature, request.topP, request.seed, OUTPUT)).to.equal(commitment);
+    const commitment = resultCommitment(requestId, request, OUTPUT);
+    expect(await coordinator.computeResultCommitment(requestId, request, OUTPUT)).to.equal(commitment);
     await expect(coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, commitment))
       .to.emit(coordinator, "InferenceFulfilled")
       .withArgs(requestId, oracleA.address, ethers.keccak256(OUTPUT), commitment, true);
@@ -37,20 +36,25 @@ describe("InferenceCoordinator.fulfill", function () {
       { ...request, consumer: oracleA.address },
     ];
     for (const bad of tampered) {
-      await expect(coordinator.connect(oracleA).fulfill(requestId, bad, OUTPUT, resultCommitment(bad, OUTPUT)))
+      await expect(coordinator.connect(oracleA).fulfill(requestId, bad, OUTPUT, resultCommitment(requestId, bad, OUTPUT)))
         .to.be.revertedWithCustomError(coordinator, "CommitmentMismatch").withArgs(requestId);
     }
-    await expect(coordinator.connect(oracleA).fulfill(requestId + 1n, request, OUTPUT, resultCommitment(request, OUTPUT)))
+    await expect(coordinator.connect(oracleA).fulfill(requestId + 1n, request, OUTPUT, resultCommitment(requestId, request, OUTPUT)))
       .to.be.revertedWithCustomError(coordinator, "RequestNotPending").withArgs(requestId + 1n);
   });
 
   it("rejects a result commitment that does not bind the output and parameters", async function () {
     const { coordinator, recording, oracleA } = await loadFixture(deployCoordinator);
     const { requestId, request } = await sendRequest(coordinator, recording);
-    const good = resultCommitment(request, OUTPUT);
-    const forOtherOutput = resultCommitment(request, ethers.toUtf8Bytes("other"));
-    const forOtherWeights = resultCommitment(request, OUTPUT, ethers.ZeroHash);
-    for (const wrong of [forOtherOutput, forOtherWeights, ethers.ZeroHash]) {
+    const good = resultCommitment(requestId, request, OUTPUT);
+    const forOtherOutput = resultCommitment(requestId, request, ethers.toUtf8Bytes("other"));
+    const forOtherWeights = resultCommitment(requestId, request, OUTPUT, { weightsHash: ethers.ZeroHash });
+    const forOtherProfile = resultCommitment(requestId, request, OUTPUT, { profile: "quant=F32;attach=MERGED;kv=F32" });
+    const forOtherRequest = resultCommitment(requestId + 1n, request, OUTPUT);
+    const forOtherPrompt = resultCommitment(requestId, { ...request, prompt: ethers.toUtf8Bytes("x") }, OUTPUT);
+    const forOtherModel = resultCommitment(requestId, { ...request, modelId: ethers.id("other") }, OUTPUT);
+    for (const wrong of [forOtherOutput, forOtherWeights, forOtherProfile, forOtherRequest, forOtherPrompt, forOtherModel,
+      ethers.ZeroHash]) {
       await expect(coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, wrong))
         .to.be.revertedWithCustomError(coordinator, "ResultCommitmentMismatch").withArgs(good, wrong);
     }
@@ -59,7 +63,7 @@ describe("InferenceCoordinator.fulfill", function () {
   it("rejects a second fulfilment and a fulfilment after a failure report", async function () {
     const { coordinator, recording, oracleA } = await loadFixture(deployCoordinator);
     const first = await sendRequest(coordinator, recording);
-    const commitment = resultCommitment(first.request, OUTPUT);
+    const commitment = resultCommitment(first.requestId, first.request, OUTPUT);
     await coordinator.connect(oracleA).fulfill(first.requestId, first.request, OUTPUT, commitment);
     await expect(coordinator.connect(oracleA).fulfill(first.requestId, first.request, OUTPUT, commitment))
       .to.be.revertedWithCustomError(coordinator, "RequestNotPending").withArgs(first.requestId);
@@ -69,7 +73,7 @@ describe("InferenceCoordinator.fulfill", function () {
     const second = await sendRequest(coordinator, recording);
     await coordinator.connect(oracleA).reportFailure(second.requestId, second.request, 10, "boom");
     await expect(coordinator.connect(oracleA).fulfill(second.requestId, second.request, OUTPUT,
-      resultCommitment(second.request, OUTPUT))).to.be.revertedWithCustomError(coordinator, "RequestNotPending");
+      resultCommitment(second.requestId, second.request, OUTPUT))).to.be.revertedWithCustomError(coordinator, "RequestNotPending");
     expect(await recording.results()).to.equal(1n);
     expect(await recording.failures()).to.equal(1n);
   });
@@ -77,7 +81,7 @@ describe("InferenceCoordinator.fulfill", function () {
   it("rejects fulfilment by accounts that are not registered oracles", async function () {
     const { coordinator, recording, oracleA, stranger, user } = await loadFixture(deployCoordinator);
     const { requestId, request } = await sendRequest(coordinator, recording);
-    const commitment = resultCommitment(request, OUTPUT);
+    const commitment = resultCommitment(requestId, request, OUTPUT);
     for (const account of [stranger, user]) {
       await expect(coordinator.connect(account).fulfill(requestId, request, OUTPUT, commitment))
         .to.be.revertedWithCustomError(coordinator, "NotOracle").withArgs(account.address);
@@ -92,7 +96,7 @@ describe("InferenceCoordinator.fulfill", function () {
     await coordinator.addOracle(oracleB.address);
     const { requestId, request } = await sendRequest(coordinator, recording);
     const [assigned, other] = request.assignedOracle === oracleA.address ? [oracleA, oracleB] : [oracleB, oracleA];
-    const commitment = resultCommitment(request, OUTPUT);
+    const commitment = resultCommitment(requestId, request, OUTPUT);
     await expect(coordinator.connect(other).fulfill(requestId, request, OUTPUT, commitment))
       .to.be.revertedWithCustomError(coordinator, "NotAssignedOracle")
       .withArgs(other.address, assigned.address, request.exclusiveUntil);
@@ -115,7 +119,7 @@ describe("InferenceCoordinator.fulfill", function () {
     await coordinator.addOracle(oracleB.address);
     const { requestId, request } = await sendRequest(coordinator, recording);
     const assigned = request.assignedOracle === oracleA.address ? oracleA : oracleB;
-    await expect(coordinator.connect(assigned).fulfill(requestId, request, OUTPUT, resultCommitment(request, OUTPUT)))
+    await expect(coordinator.connect(assigned).fulfill(requestId, request, OUTPUT, resultCommitment(requestId, request, OUTPUT)))
       .to.emit(coordinator, "InferenceFulfilled");
   });
 
@@ -123,14 +127,14 @@ describe("InferenceCoordinator.fulfill", function () {
     const { coordinator, recording, oracleA } = await loadFixture(deployCoordinator);
     const { requestId, request } = await sendRequest(coordinator, recording);
     await time.increaseTo(request.deadline + 1n);
-    await expect(coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, resultCommitment(request, OUTPUT)))
+    await expect(coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, resultCommitment(requestId, request, OUTPUT)))
       .to.be.revertedWithCustomError(coordinator, "RequestExpired").withArgs(requestId, request.deadline);
   });
 
   it("records a reverting callback without reverting the fulfilment", async function () {
     const { coordinator, reverting, oracleA } = await loadFixture(deployCoordinator);
     const { requestId, request, fee } = await sendRequest(coordinator, reverting);
-    const commitment = resultCommitment(request, OUTPUT);
+    const commitment = resultCommitment(requestId, request, OUTPUT);
     await expect(coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, commitment))
       .to.emit(coordinator, "InferenceFulfilled").withArgs(requestId, oracleA.address, ethers.keccak256(OUTPUT),
         commitment, false);
@@ -141,7 +145,7 @@ describe("InferenceCoordinator.fulfill", function () {
   it("records a callback to an account without code as failed", async function () {
     const { coordinator, user, oracleA } = await loadFixture(deployCoordinator);
     const { requestId, request } = await sendRequest(coordinator, user);
-    const commitment = resultCommitment(request, OUTPUT);
+    const commitment = resultCommitment(requestId, request, OUTPUT);
     await expect(coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, commitment))
       .to.emit(coordinator, "InferenceFulfilled").withArgs(requestId, oracleA.address, ethers.keccak256(OUTPUT),
         commitment, false);
@@ -150,7 +154,7 @@ describe("InferenceCoordinator.fulfill", function () {
   it("gives the callback exactly callbackGasLimit gas", async function () {
     const { coordinator, recording, oracleA } = await loadFixture(deployCoordinator);
     const { requestId, request } = await sendRequest(coordinator, recording, { callbackGasLimit: 250_000 });
-    await coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, resultCommitment(request, OUTPUT),
+    await coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, resultCommitment(requestId, request, OUTPUT),
       { gasLimit: 5_000_000 });
     const atEntry = await recording.gasAtEntry();
     // gasleft() at entry = limit minus the few hundred gas of calldata decoding before the first statement
@@ -161,7 +165,7 @@ describe("InferenceCoordinator.fulfill", function () {
   it("reverts when the transaction cannot give the callback its gas (63/64 griefing) and survives a gas-burning callback", async function () {
     const { coordinator, burning, oracleA } = await loadFixture(deployCoordinator);
     const { requestId, request, fee } = await sendRequest(coordinator, burning, { callbackGasLimit: 1_000_000 });
-    const commitment = resultCommitment(request, OUTPUT);
+    const commitment = resultCommitment(requestId, request, OUTPUT);
     // An oracle sending too little gas would starve the callback: the whole fulfilment reverts instead.
     await expect(coordinator.connect(oracleA).fulfill(requestId, request, OUTPUT, commitment, { gasLimit: 900_000 }))
       .to.be.revertedWithCustomError(coordinator, "InsufficientGasForCallback");
@@ -182,8 +186,8 @@ describe("InferenceCoordinator.fulfill", function () {
     const guardSelector = coordinator.interface.getError("ReentrancyGuardReentrantCall").selector;
     const first = await sendRequest(coordinator, reentering, { callbackGasLimit: 500_000 });
     await expect(coordinator.connect(oracleA).fulfill(first.requestId, first.request, OUTPUT,
-      resultCommitment(first.request, OUTPUT))).to.emit(coordinator, "InferenceFulfilled")
-      .withArgs(first.requestId, oracleA.address, ethers.keccak256(OUTPUT), resultCommitment(first.request, OUTPUT), true);
+      resultCommitment(first.requestId, first.request, OUTPUT))).to.emit(coordinator, "InferenceFulfilled")
+      .withArgs(first.requestId, oracleA.address, ethers.keccak256(OUTPUT), resultCommitment(first.requestId, first.request, OUTPUT), true);
     expect(await reentering.attempts()).to.equal(1n);
     expect(await reentering.withdrawSucceeded()).to.equal(false);
     expect(await reentering.withdrawError()).to.equal(guardSelector);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { MODEL_ID, MODEL_MAX_TOKENS, adapters, cidV0, cidV1, deployCoordinator, ethers, networkHelpers, quote,
+import { CALLBACK_GAS_PRICE, MODEL_ID, MODEL_MAX_TOKENS, adapters, cidV0, cidV1, deployCoordinator, ethers, networkHelpers, quote,
   requestParams, args, sendRequest } from "./support/fixture.js";
 
 const { loadFixture, time } = networkHelpers;
@@ -7,7 +7,8 @@ const { loadFixture, time } = networkHelpers;
 async function expectRequestRevert(overrides, error, errorArgs, valueOverride) {
   const { coordinator, user } = await loadFixture(deployCoordinator);
   const p = await requestParams(overrides);
-  const value = valueOverride ?? quote(Math.max(1, p.adapters.length), Math.max(1, Math.min(p.maxTokens, 1000)));
+  const value = valueOverride ?? quote(Math.max(1, p.adapters.length), Math.max(1, Math.min(p.maxTokens, 1000)),
+    p.callbackGasLimit);
   const assertion = expect(coordinator.connect(user).requestInference(...args(p), { value }))
     .to.be.revertedWithCustomError(coordinator, error);
   return errorArgs ? assertion.withArgs(...errorArgs) : assertion;
@@ -26,6 +27,7 @@ describe("InferenceCoordinator.requestInference", function () {
     expect(request.modelId).to.equal(MODEL_ID);
     expect(request.adapters).to.deep.equal(params.adapters.map((a) => ({ cid: ethers.hexlify(a.cid), weight: BigInt(a.weight) })));
     expect(request.prompt).to.equal(ethers.hexlify(params.prompt));
+    expect(request.promptFormat).to.equal(0n);
     expect(request.maxTokens).to.equal(32n);
     expect(request.temperature).to.equal(8_000n);
     expect(request.topP).to.equal(9_000n);
@@ -36,7 +38,8 @@ describe("InferenceCoordinator.requestInference", function () {
     expect(request.assignedOracle).to.equal(oracleA.address);
     expect(request.exclusiveUntil).to.equal(BigInt(block.timestamp + 60));
     const commitment = ethers.keccak256(coder.encode([
-      "tuple(address consumer,bytes32 modelId,tuple(bytes cid,int32 weight)[] adapters,bytes prompt,uint32 maxTokens,"
+      "tuple(address consumer,bytes32 modelId,tuple(bytes cid,int32 weight)[] adapters,bytes prompt,uint8 promptFormat,"
+        + "uint32 maxTokens,"
         + "uint32 temperature,uint32 topP,uint64 seed,uint32 callbackGasLimit,uint64 deadline,uint96 fee,"
         + "address assignedOracle,uint64 exclusiveUntil)"], [request]));
     expect(await coordinator.commitments(requestId)).to.equal(commitment);
@@ -47,16 +50,37 @@ describe("InferenceCoordinator.requestInference", function () {
     expect(second.requestId).to.not.equal(requestId);
   });
 
-  it("assigns oracles round-robin by request id", async function () {
-    const { coordinator, user, oracleB } = await loadFixture(deployCoordinator);
+  it("assigns oracles round-robin in request order", async function () {
+    const { coordinator, user, stranger, oracleA, oracleB } = await loadFixture(deployCoordinator);
     await coordinator.addOracle(oracleB.address);
-    const seen = new Set();
+    const assigned = [];
     for (let i = 0; i < 6; i++) {
-      const { requestId, request } = await sendRequest(coordinator, user);
-      expect(request.assignedOracle).to.equal(await coordinator.oracleAt(requestId % 2n));
-      seen.add(request.assignedOracle);
+      const { request } = await sendRequest(coordinator, i % 3 === 0 ? stranger : user);
+      assigned.push(request.assignedOracle);
     }
-    expect(seen.size).to.equal(2);
+    expect(assigned).to.deep.equal([oracleA, oracleB, oracleA, oracleB, oracleA, oracleB].map((s) => s.address));
+  });
+
+  it("charges the callback gas: a consumer asking for 2M callback gas pays for it", async function () {
+    const { coordinator, user } = await loadFixture(deployCoordinator);
+    const small = await coordinator.quoteFee(MODEL_ID, 1, 32, 100_000);
+    const large = await coordinator.quoteFee(MODEL_ID, 1, 32, 2_000_000);
+    expect(large - small).to.equal(CALLBACK_GAS_PRICE * 1_900_000n);
+    const p = await requestParams({ callbackGasLimit: 2_000_000 });
+    await expect(coordinator.connect(user).requestInference(...args(p), { value: small }))
+      .to.be.revertedWithCustomError(coordinator, "InsufficientFee").withArgs(large, small);
+    const { request } = await sendRequest(coordinator, user, { callbackGasLimit: 2_000_000 });
+    expect(request.fee).to.equal(large);
+  });
+
+  it("carries the chat prompt format and rejects an unknown format", async function () {
+    const { coordinator, user } = await loadFixture(deployCoordinator);
+    const chat = ethers.toUtf8Bytes('[{"role":"user","content":"Tell me a story"}]');
+    const { requestId, request } = await sendRequest(coordinator, user, { prompt: chat, promptFormat: 1 });
+    expect(request.promptFormat).to.equal(1n);
+    expect(await coordinator.isPending(requestId)).to.equal(true);
+    const p = await requestParams({ promptFormat: 2 });
+    await expect(coordinator.connect(user).requestInference(...args(p), { value: quote(1, 32) })).to.be.revert(ethers);
   });
 
   it("rejects an unknown model", async function () {

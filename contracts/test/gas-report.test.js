@@ -21,11 +21,11 @@ describe("gas report", function () {
 
     const viaConsumer = await sendRequest(coordinator, recording, { prompt: PROMPT, adapters: adapters(1), maxTokens: 64 });
     const fulfilRecording = await (await coordinator.connect(oracleA).fulfill(viaConsumer.requestId,
-      viaConsumer.request, SHORT_OUTPUT, resultCommitment(viaConsumer.request, SHORT_OUTPUT))).wait();
+      viaConsumer.request, SHORT_OUTPUT, resultCommitment(viaConsumer.requestId, viaConsumer.request, SHORT_OUTPUT))).wait();
 
     const viaReverting = await sendRequest(coordinator, reverting, { prompt: PROMPT, adapters: adapters(1), maxTokens: 64 });
     const fulfilReverting = await (await coordinator.connect(oracleA).fulfill(viaReverting.requestId,
-      viaReverting.request, SHORT_OUTPUT, resultCommitment(viaReverting.request, SHORT_OUTPUT))).wait();
+      viaReverting.request, SHORT_OUTPUT, resultCommitment(viaReverting.requestId, viaReverting.request, SHORT_OUTPUT))).wait();
 
     const storyFee = await storyTeller.quoteStory(MODEL_ID, 1, 64);
     const storyTx = await (await storyTeller.connect(user).tellStory(MODEL_ID, adapters(1), ethers.toUtf8String(PROMPT),
@@ -34,7 +34,7 @@ describe("gas report", function () {
       .find((e) => e?.name === "InferenceRequested");
     const storyRequest = toRequest(storyEvent.args.request);
     const fulfilStory = await (await coordinator.connect(oracleA).fulfill(storyEvent.args.requestId, storyRequest,
-      SHORT_OUTPUT, resultCommitment(storyRequest, SHORT_OUTPUT))).wait();
+      SHORT_OUTPUT, resultCommitment(storyEvent.args.requestId, storyRequest, SHORT_OUTPUT))).wait();
 
     const failure = await sendRequest(coordinator, recording, { prompt: PROMPT, adapters: adapters(1), maxTokens: 64 });
     const failureReceipt = await (await coordinator.connect(oracleA).reportFailure(failure.requestId, failure.request,

@@ -31,7 +31,7 @@ describe("StoryTeller", function () {
     expect(pending.prompt).to.equal("The brave mouse");
 
     const output = ethers.toUtf8Bytes(" found a big red apple.");
-    await expect(coordinator.connect(oracleA).fulfill(requestId, request, output, resultCommitment(request, output)))
+    await expect(coordinator.connect(oracleA).fulfill(requestId, request, output, resultCommitment(requestId, request, output)))
       .to.emit(storyTeller, "StoryTold").withArgs(requestId, user.address, " found a big red apple.");
     const told = await storyTeller.stories(requestId);
     expect(told.status).to.equal(2n);

@@ -60,13 +60,13 @@ contract StoryTeller is InferenceConsumer {
         storyTimeout = storyTimeout_;
     }
 
-    /// @notice The price of a story: the coordinator's quote for these adapters and tokens.
+    /// @notice The price of a story: the coordinator's quote for these adapters and tokens (callback gas included).
     /// @param modelId A registered model.
     /// @param adapterCount Number of style adapters.
     /// @param maxTokens Story length in tokens.
     /// @return The fee in wei.
     function quoteStory(bytes32 modelId, uint256 adapterCount, uint32 maxTokens) external view returns (uint256) {
-        return coordinator.quoteFee(modelId, adapterCount, maxTokens);
+        return coordinator.quoteFee(modelId, adapterCount, maxTokens, _callbackGas(maxTokens));
     }
 
     /// @notice Asks for a story; pays the coordinator's quote and returns any excess to the caller.
@@ -83,14 +83,15 @@ contract StoryTeller is InferenceConsumer {
         uint32 maxTokens,
         uint64 seed
     ) external payable returns (uint256 requestId) {
-        uint256 fee = coordinator.quoteFee(modelId, styleAdapters.length, maxTokens);
-        if (msg.value < fee) revert InsufficientPayment(fee, msg.value);
         uint32 callbackGas = _callbackGas(maxTokens);
+        uint256 fee = coordinator.quoteFee(modelId, styleAdapters.length, maxTokens, callbackGas);
+        if (msg.value < fee) revert InsufficientPayment(fee, msg.value);
         requestId = _requestInference(
             fee,
             modelId,
             styleAdapters,
             bytes(prompt),
+            IInferenceCoordinator.PromptFormat.Raw,
             maxTokens,
             TEMPERATURE,
             TOP_P,

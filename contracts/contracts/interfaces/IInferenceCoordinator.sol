@@ -15,14 +15,24 @@ interface IInferenceCoordinator {
         int32 weight;
     }
 
+    /// @notice How a request's prompt is written: plain text, or a JSON list of chat messages
+    /// (`[{"role":"user","content":"..."}]`, roles system/user/assistant) that the oracle renders with the model's chat
+    /// template. An oracle fails a malformed chat prompt with PROMPT_INVALID.
+    enum PromptFormat {
+        Raw,
+        Chat
+    }
+
     /// @notice Everything an oracle needs to serve a request; committed to at request time.
     /// @dev Fixed-point fields use 1e4 = 1.0. `assignedOracle` has the exclusive right to serve the request while
-    /// `block.timestamp <= exclusiveUntil`; afterwards any registered oracle may.
+    /// `block.timestamp <= exclusiveUntil`; afterwards any registered oracle may. Oracles are assigned round-robin
+    /// in request order: the n-th request (counting from 0) goes to `oracleAt(n % oracleCount())`.
     struct InferenceRequest {
         address consumer;
         bytes32 modelId;
         Adapter[] adapters;
         bytes prompt;
+        PromptFormat promptFormat;
         uint32 maxTokens;
         uint32 temperature;
         uint32 topP;
@@ -34,15 +44,20 @@ interface IInferenceCoordinator {
         uint64 exclusiveUntil;
     }
 
-    /// @notice A registered base model and its fee schedule.
+    /// @notice A registered base model, the numeric profile its outputs are computed with, and its fee schedule.
+    /// @dev `profile` names what besides the weights decides the output bits, e.g.
+    /// "quant=Q8_0;attach=MERGED;kv=F32": oracles refuse to serve a model whose profile they do not run, and the
+    /// result commitment binds it, so a verifier knows exactly how to re-execute a request.
     struct Model {
         bytes32 weightsHash;
         uint96 baseFee;
         uint96 feePerToken;
         uint96 feePerAdapter;
+        uint96 callbackGasPrice;
         uint32 maxTokens;
         bool enabled;
         string uri;
+        string profile;
     }
 
     // ---------------------------------------------------------------- events
@@ -51,12 +66,16 @@ interface IInferenceCoordinator {
     event ModelRegistered(
         bytes32 indexed modelId,
         bytes32 weightsHash,
+        string profile,
         string uri,
         uint96 baseFee,
         uint96 feePerToken,
         uint96 feePerAdapter,
+        uint96 callbackGasPrice,
         uint32 maxTokens
     );
+    /// @notice The wei per callback gas unit charged for a model changed.
+    event CallbackGasPriceSet(bytes32 indexed modelId, uint96 callbackGasPrice);
     /// @notice New requests for a model were enabled or disabled.
     event ModelEnabledSet(bytes32 indexed modelId, bool enabled);
     /// @notice An oracle joined the serving set.
@@ -103,6 +122,7 @@ interface IInferenceCoordinator {
     error InvalidCid(uint256 index);
     error ZeroAdapterWeight(uint256 index);
     error EmptyPrompt();
+    error EmptyProfile();
     error PromptTooLong(uint256 length, uint256 max);
     error InvalidMaxTokens(uint32 maxTokens, uint32 modelMax);
     error InvalidTopP(uint32 topP);
@@ -128,20 +148,29 @@ interface IInferenceCoordinator {
     /// @notice Registers a base model (owner only). The model starts enabled.
     /// @param modelId Identifier, by convention keccak256 of the model name (e.g. "stories260K").
     /// @param weightsHash sha256 (or other agreed digest) of the weights file the oracle must run.
+    /// @param profile Numeric profile the outputs are computed with (quantization, attach mode, KV type); not empty.
     /// @param uri Where the weights can be obtained (informational).
     /// @param baseFee Flat fee per request, in wei.
     /// @param feePerToken Fee per requested output token, in wei.
     /// @param feePerAdapter Fee per adapter, in wei.
+    /// @param callbackGasPrice Wei charged per unit of `callbackGasLimit` (the oracle pays the callback's gas).
     /// @param maxTokens Largest `maxTokens` a request may ask for.
     function registerModel(
         bytes32 modelId,
         bytes32 weightsHash,
+        string calldata profile,
         string calldata uri,
         uint96 baseFee,
         uint96 feePerToken,
         uint96 feePerAdapter,
+        uint96 callbackGasPrice,
         uint32 maxTokens
     ) external;
+
+    /// @notice Sets the wei charged per unit of callback gas for a model (owner only), e.g. when gas prices move.
+    /// @param modelId A registered model.
+    /// @param callbackGasPrice Wei per gas unit of `callbackGasLimit`.
+    function setCallbackGasPrice(bytes32 modelId, uint96 callbackGasPrice) external;
 
     /// @notice Enables or disables new requests for a model (owner only).
     /// @param modelId A registered model.
@@ -190,12 +219,17 @@ interface IInferenceCoordinator {
 
     // ---------------------------------------------------------------- requests
 
-    /// @notice The fee for a request: baseFee + feePerToken * maxTokens + feePerAdapter * adapterCount.
+    /// @notice The fee for a request: baseFee + feePerToken * maxTokens + feePerAdapter * adapterCount
+    /// + callbackGasPrice * callbackGasLimit. The last part pays the oracle for the callback gas it forwards.
     /// @param modelId A registered model (need not be enabled).
     /// @param adapterCount Number of adapters.
     /// @param maxTokens Requested output tokens.
+    /// @param callbackGasLimit Gas the consumer's callback is given.
     /// @return fee The fee in wei.
-    function quoteFee(bytes32 modelId, uint256 adapterCount, uint32 maxTokens) external view returns (uint256 fee);
+    function quoteFee(bytes32 modelId, uint256 adapterCount, uint32 maxTokens, uint32 callbackGasLimit)
+        external
+        view
+        returns (uint256 fee);
 
     /// @notice Pays for and emits an inference request; `msg.sender` becomes the consumer that gets the callback.
     /// @dev Takes `quoteFee(...)` into escrow and sends any excess back to `msg.sender` in the same call (the call
@@ -203,6 +237,7 @@ interface IInferenceCoordinator {
     /// @param modelId A registered, enabled model.
     /// @param adapters 1..maxAdapters adapters with valid CIDs and nonzero weights.
     /// @param prompt 1..maxPromptBytes bytes of UTF-8 text.
+    /// @param promptFormat Raw text or a JSON list of chat messages.
     /// @param maxTokens 1..model maxTokens.
     /// @param temperature Fixed point 1e4 = 1.0; 0 means greedy decoding.
     /// @param topP Fixed point in (0, 1e4].
@@ -214,6 +249,7 @@ interface IInferenceCoordinator {
         bytes32 modelId,
         Adapter[] calldata adapters,
         bytes calldata prompt,
+        PromptFormat promptFormat,
         uint32 maxTokens,
         uint32 temperature,
         uint32 topP,
@@ -262,16 +298,15 @@ interface IInferenceCoordinator {
     function isPending(uint256 requestId) external view returns (bool);
 
     /// @notice The commitment a result must carry:
-    /// keccak256(abi.encode(weightsHash, keccak256(abi.encode(adapters)), maxTokens, temperature, topP, seed,
-    /// keccak256(output))).
+    /// keccak256(abi.encode(requestId, modelId, weightsHash, keccak256(bytes(profile)), keccak256(abi.encode(adapters)),
+    /// keccak256(prompt), maxTokens, temperature, topP, seed, keccak256(output))), with the model's registered
+    /// weights hash and profile. It binds everything that decides the output bits, so anyone can re-execute it.
+    /// @param requestId The request.
+    /// @param request The request as emitted in `InferenceRequested`.
+    /// @param output Generated text (UTF-8 bytes).
     /// @return The result commitment.
-    function computeResultCommitment(
-        bytes32 weightsHash,
-        Adapter[] calldata adapters,
-        uint32 maxTokens,
-        uint32 temperature,
-        uint32 topP,
-        uint64 seed,
-        bytes calldata output
-    ) external pure returns (bytes32);
+    function computeResultCommitment(uint256 requestId, InferenceRequest calldata request, bytes calldata output)
+        external
+        view
+        returns (bytes32);
 }

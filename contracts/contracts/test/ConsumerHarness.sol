@@ -19,6 +19,7 @@ abstract contract ConsumerHarness is IInferenceConsumer {
         bytes32 modelId,
         IInferenceCoordinator.Adapter[] calldata adapters,
         bytes calldata prompt,
+        IInferenceCoordinator.PromptFormat promptFormat,
         uint32 maxTokens,
         uint32 temperature,
         uint32 topP,
@@ -27,7 +28,7 @@ abstract contract ConsumerHarness is IInferenceConsumer {
         uint64 deadline
     ) external payable returns (uint256) {
         return coordinator.requestInference{value: msg.value}(
-            modelId, adapters, prompt, maxTokens, temperature, topP, seed, callbackGasLimit, deadline
+            modelId, adapters, prompt, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, deadline
         );
     }
 

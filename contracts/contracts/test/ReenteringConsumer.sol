@@ -31,7 +31,8 @@ contract ReenteringConsumer is ConsumerHarness {
         IInferenceCoordinator.Adapter[] memory none = new IInferenceCoordinator.Adapter[](0);
         (requestSucceeded, ret) = address(coordinator).call(
             abi.encodeCall(
-                IInferenceCoordinator.requestInference, (bytes32(0), none, "", 1, 0, 1, 0, 0, uint64(block.timestamp + 1))
+                IInferenceCoordinator.requestInference,
+                (bytes32(0), none, "", IInferenceCoordinator.PromptFormat.Raw, 1, 0, 1, 0, 0, uint64(block.timestamp + 1))
             )
         );
         requestError = bytes4(ret);

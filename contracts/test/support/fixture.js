@@ -9,6 +9,8 @@ export const BASE_FEE = 10n ** 15n;
 export const FEE_PER_TOKEN = 10n ** 12n;
 export const FEE_PER_ADAPTER = 10n ** 14n;
 export const MODEL_MAX_TOKENS = 256;
+export const CALLBACK_GAS_PRICE = 10n ** 9n; // 1 gwei per callback gas unit
+export const PROFILE = "quant=Q8_0;attach=MERGED;kv=F32";
 export const DEFAULT_CALLBACK_GAS = 300_000;
 export const HOUR = 3600;
 
@@ -29,8 +31,9 @@ export function adapters(count) {
   }));
 }
 
-export function quote(adapterCount, maxTokens) {
-  return BASE_FEE + FEE_PER_TOKEN * BigInt(maxTokens) + FEE_PER_ADAPTER * BigInt(adapterCount);
+export function quote(adapterCount, maxTokens, callbackGasLimit = DEFAULT_CALLBACK_GAS) {
+  return BASE_FEE + FEE_PER_TOKEN * BigInt(maxTokens) + FEE_PER_ADAPTER * BigInt(adapterCount)
+    + CALLBACK_GAS_PRICE * BigInt(callbackGasLimit);
 }
 
 
@@ -38,8 +41,8 @@ export function quote(adapterCount, maxTokens) {
 export async function deployCoordinator() {
   const [owner, oracleA, oracleB, user, stranger] = await ethers.getSigners();
   const coordinator = await ethers.deployContract("InferenceCoordinator", [owner.address]);
-  await coordinator.registerModel(MODEL_ID, WEIGHTS_HASH, "hf://karpathy/tinyllamas/stories260K", BASE_FEE,
-    FEE_PER_TOKEN, FEE_PER_ADAPTER, MODEL_MAX_TOKENS);
+  await coordinator.registerModel(MODEL_ID, WEIGHTS_HASH, PROFILE, "hf://karpathy/tinyllamas/stories260K", BASE_FEE,
+    FEE_PER_TOKEN, FEE_PER_ADAPTER, CALLBACK_GAS_PRICE, MODEL_MAX_TOKENS);
   await coordinator.addOracle(oracleA.address);
   const target = await coordinator.getAddress();
   const recording = await ethers.deployContract("RecordingConsumer", [target]);
@@ -58,6 +61,7 @@ export async function requestParams(overrides = {}) {
     modelId: MODEL_ID,
     adapters: adapters(1),
     prompt: ethers.toUtf8Bytes("Once upon a time"),
+    promptFormat: 0, // 0 Raw, 1 Chat
     maxTokens: 32,
     temperature: 8_000,
     topP: 9_000,
@@ -69,8 +73,8 @@ export async function requestParams(overrides = {}) {
 }
 
 export function args(p) {
-  return [p.modelId, p.adapters, p.prompt, p.maxTokens, p.temperature, p.topP, p.seed, p.callbackGasLimit,
-    p.deadline];
+  return [p.modelId, p.adapters, p.prompt, p.promptFormat, p.maxTokens, p.temperature, p.topP, p.seed,
+    p.callbackGasLimit, p.deadline];
 }
 
 /**
@@ -79,7 +83,7 @@ export function args(p) {
  */
 export async function sendRequest(coordinator, from, overrides = {}, value) {
   const p = await requestParams(overrides);
-  const fee = value ?? (await coordinator.quoteFee(p.modelId, p.adapters.length, p.maxTokens));
+  const fee = value ?? (await coordinator.quoteFee(p.modelId, p.adapters.length, p.maxTokens, p.callbackGasLimit));
   const tx = typeof from.request === "function"
     ? await from.request(...args(p), { value: fee })
     : await coordinator.connect(from).requestInference(...args(p), { value: fee });
@@ -97,6 +101,7 @@ export function toRequest(r) {
     modelId: r.modelId,
     adapters: r.adapters.map((a) => ({ cid: a.cid, weight: a.weight })),
     prompt: r.prompt,
+    promptFormat: r.promptFormat,
     maxTokens: r.maxTokens,
     temperature: r.temperature,
     topP: r.topP,
@@ -109,12 +114,13 @@ export function toRequest(r) {
   };
 }
 
-/** The commitment the coordinator expects for `output`. */
-export function resultCommitment(request, output, weightsHash = WEIGHTS_HASH) {
+/** The commitment the coordinator expects for `output` (override weightsHash / profile to fabricate wrong ones). */
+export function resultCommitment(requestId, request, output, { weightsHash = WEIGHTS_HASH, profile = PROFILE } = {}) {
   const coder = ethers.AbiCoder.defaultAbiCoder();
   const adaptersHash = ethers.keccak256(coder.encode(["tuple(bytes cid,int32 weight)[]"], [request.adapters]));
   return ethers.keccak256(coder.encode(
-    ["bytes32", "bytes32", "uint32", "uint32", "uint32", "uint64", "bytes32"],
-    [weightsHash, adaptersHash, request.maxTokens, request.temperature, request.topP, request.seed,
+    ["uint256", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "uint32", "uint32", "uint32", "uint64", "bytes32"],
+    [requestId, request.modelId, weightsHash, ethers.keccak256(ethers.toUtf8Bytes(profile)), adaptersHash,
+      ethers.keccak256(request.prompt), request.maxTokens, request.temperature, request.topP, request.seed,
       ethers.keccak256(output)]));
 }

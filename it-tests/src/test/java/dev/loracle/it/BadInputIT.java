@@ -69,6 +69,16 @@ class BadInputIT {
             expectFailure(stack, 7, "prompt " + tokens(tokenizer, mediumPrompt) + " tokens + maxTokens 256 > context 512",
                     stack.basic().withPrompt(mediumPrompt).withMaxTokens(256), FailureCode.CONTEXT_OVERFLOW, figures);
 
+            // Chat-format prompts: malformed -> PROMPT_INVALID with the reason; well-formed but no chat template for
+            // stories260K -> MODEL_UNAVAILABLE. Both refunded.
+            expectFailure(stack, 5, "chat prompt that is not a JSON list of messages",
+                    stack.basic().withChatPrompt("{\"role\":\"user\",\"content\":\"hi\"}"), FailureCode.PROMPT_INVALID, figures);
+            expectFailure(stack, 6, "chat prompt with an unknown role",
+                    stack.basic().withChatPrompt("[{\"role\":\"wizard\",\"content\":\"hi\"}]"), FailureCode.PROMPT_INVALID, figures);
+            expectFailure(stack, 7, "chat prompt for a model without a chat template",
+                    stack.basic().withChatPrompt("[{\"role\":\"user\",\"content\":\"Tell me a story\"}]"),
+                    FailureCode.MODEL_UNAVAILABLE, figures);
+
             // The node keeps serving.
             E2eStack.Sent good = stack.request(8, stack.basic());
             CoordinatorEvents.Outcome g = stack.awaitOutcome(good.requestId(), java.time.Duration.ofSeconds(90));
@@ -99,7 +109,7 @@ class BadInputIT {
                         "InvalidMaxTokens(uint32,uint32)"));
         for (Case c : cases) {
             E2eStack.Spec s = c.spec();
-            String data = coordinator.requestInference(stack.modelId, s.adapters(), s.prompt(),
+            String data = coordinator.requestInference(stack.modelId, s.adapters(), s.prompt(), BigInteger.valueOf(s.promptFormat()),
                     BigInteger.valueOf(s.maxTokens()), BigInteger.valueOf(s.temperature()), BigInteger.valueOf(s.topP()),
                     BigInteger.valueOf(s.seed()), BigInteger.valueOf(s.callbackGasLimit()),
                     BigInteger.valueOf(stack.deadline(s)), BigInteger.TEN.pow(18)).encodeFunctionCall();

@@ -44,6 +44,8 @@ import org.web3j.utils.Numeric;
 final class E2eStack implements AutoCloseable {
     static final int OWNER = 0;
     static final int ORACLE = 1;
+    /** The second oracle of {@link Builder#secondOracle()} (an account no test sends requests from). */
+    static final int ORACLE_2 = 9;
     static final Duration ORACLE_READY = Duration.ofSeconds(150);
 
     final AnvilProcess anvil;
@@ -59,6 +61,9 @@ final class E2eStack implements AutoCloseable {
     final CoordinatorEvents events;
     final byte[] modelId;
     OracleProcess oracle;
+    /** The second oracle node, when the stack has one. */
+    OracleProcess oracle2;
+    private final boolean withSecondOracle;
 
     private final Map<Integer, TransactionManager> senders = new HashMap<>();
 
@@ -76,8 +81,11 @@ final class E2eStack implements AutoCloseable {
             ipfsClient = KuboRpcClient.create(ipfsApi);
             dataDir = Files.createTempDirectory("loracle-it-");
             byte[] weightsHash = DevChainDeployer.sha256(models.resolve(DevChainDeployer.DEFAULT_WEIGHTS_FILE));
-            DevChainDeployer.Config config = DevChainDeployer.Config.defaults(weightsHash,
-                    List.of(DevAccounts.get(ORACLE).getAddress()));
+            List<String> oracles = b.secondOracle
+                    ? List.of(DevAccounts.get(ORACLE).getAddress(), DevAccounts.get(ORACLE_2).getAddress())
+                    : List.of(DevAccounts.get(ORACLE).getAddress());
+            DevChainDeployer.Config config = DevChainDeployer.Config.defaults(weightsHash, oracles)
+                    .withExclusiveWindow(b.exclusiveWindow);
             deployment = DevChainDeployer.deploy(anvil.web3j(), anvil.httpUrl(), anvil.wsUrl(), anvil.chainId(),
                     DevAccounts.get(OWNER), config);
             modelId = Numeric.hexStringToByteArray(deployment.modelId());
@@ -104,6 +112,7 @@ final class E2eStack implements AutoCloseable {
             throw e;
         }
         ipfs = node;
+        withSecondOracle = b.secondOracle;
     }
 
     static Builder builder() {
@@ -121,6 +130,20 @@ final class E2eStack implements AutoCloseable {
         private String jdbcUser;
         private boolean startOracle = true;
         private String externalIpfsApi;
+        private boolean secondOracle;
+        private Long exclusiveWindow;
+
+        /** Registers and starts a second oracle node (account {@link #ORACLE_2}) on the same coordinator. */
+        Builder secondOracle() {
+            secondOracle = true;
+            return this;
+        }
+
+        /** The coordinator's exclusive window in seconds (default: the contract's 60 s). */
+        Builder exclusiveWindow(long seconds) {
+            exclusiveWindow = seconds;
+            return this;
+        }
 
         /** Use this IPFS RPC API (e.g. a Kubo container) instead of starting a node. */
         Builder externalIpfs(String apiUrl) {
@@ -184,6 +207,10 @@ final class E2eStack implements AutoCloseable {
         long t0 = System.nanoTime();
         if (oracle == null) {
             oracle = OracleProcess.start(settings, ORACLE_READY);
+            if (withSecondOracle) {
+                oracle2 = OracleProcess.start(settings.forOracle(privateKey(ORACLE_2), dataDir.resolve("oracle-2"),
+                        DevStack.freePort()), ORACLE_READY);
+            }
         } else {
             oracle.restart(ORACLE_READY);
         }
@@ -227,10 +254,10 @@ final class E2eStack implements AutoCloseable {
     }
 
     /** What a test asks for; {@link #basic()} is a short greedy story with both example adapters. */
-    record Spec(List<InferenceCoordinator.Adapter> adapters, byte[] prompt, int maxTokens, int temperature, int topP,
+    record Spec(List<InferenceCoordinator.Adapter> adapters, byte[] prompt, int promptFormat, int maxTokens, int temperature, int topP,
             long seed, int callbackGasLimit, long deadlineSeconds) {
         Spec withAdapters(List<InferenceCoordinator.Adapter> a) {
-            return new Spec(a, prompt, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
+            return new Spec(a, prompt, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
         }
 
         Spec withPrompt(String text) {
@@ -238,32 +265,43 @@ final class E2eStack implements AutoCloseable {
         }
 
         Spec withPromptBytes(byte[] bytes) {
-            return new Spec(adapters, bytes, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
+            return new Spec(adapters, bytes, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
         }
 
         Spec withMaxTokens(int n) {
-            return new Spec(adapters, prompt, n, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
+            return new Spec(adapters, prompt, promptFormat, n, temperature, topP, seed, callbackGasLimit, deadlineSeconds);
+        }
+
+        Spec withDeadlineSeconds(long seconds) {
+            return new Spec(adapters, prompt, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, seconds);
+        }
+
+        /** A CHAT-format prompt (a JSON list of messages). */
+        Spec withChatPrompt(String json) {
+            return new Spec(adapters, json.getBytes(StandardCharsets.UTF_8), 1, maxTokens, temperature, topP, seed,
+                    callbackGasLimit, deadlineSeconds);
         }
 
         Spec withSeed(long s) {
-            return new Spec(adapters, prompt, maxTokens, temperature, topP, s, callbackGasLimit, deadlineSeconds);
+            return new Spec(adapters, prompt, promptFormat, maxTokens, temperature, topP, s, callbackGasLimit, deadlineSeconds);
         }
     }
 
     Spec basic() {
-        return new Spec(exampleAdapters(), "Once upon a time".getBytes(StandardCharsets.UTF_8), 24, 0, 10_000, 7,
+        return new Spec(exampleAdapters(), "Once upon a time".getBytes(StandardCharsets.UTF_8), 0, 24, 0, 10_000, 7,
                 300_000, 900);
     }
 
     BigInteger fee(Spec spec) throws Exception {
         return coordinatorAs(OWNER).quoteFee(modelId, BigInteger.valueOf(spec.adapters().size()),
-                BigInteger.valueOf(spec.maxTokens())).send();
+                BigInteger.valueOf(spec.maxTokens()), BigInteger.valueOf(spec.callbackGasLimit())).send();
     }
 
     /** A request from {@code account} (its own consumer); returns the requestId and the receipt. */
     Sent request(int account, Spec spec) throws Exception {
         BigInteger fee = fee(spec);
         TransactionReceipt receipt = coordinatorAs(account).requestInference(modelId, spec.adapters(), spec.prompt(),
+                BigInteger.valueOf(spec.promptFormat()),
                 BigInteger.valueOf(spec.maxTokens()), BigInteger.valueOf(spec.temperature()),
                 BigInteger.valueOf(spec.topP()), BigInteger.valueOf(spec.seed()),
                 BigInteger.valueOf(spec.callbackGasLimit()), BigInteger.valueOf(deadline(spec)), fee).send();
@@ -342,8 +380,36 @@ final class E2eStack implements AutoCloseable {
         System.out.flush();
     }
 
+    /**
+     * Fulfil transactions mined from {@code oracleAddress} to the coordinator, by request id (a request fulfilled
+     * twice, or a fulfilment that reverted because another one won, shows up as 2). Every transaction the node sends is
+     * mined here (automine), so this counts what it SENT, independently of its own journal.
+     */
+    Map<BigInteger, Integer> fulfilTransactionsSent(String oracleAddress) throws IOException {
+        String selector = org.web3j.crypto.Hash.sha3String(InferenceCoordinator.FUNC_FULFILL + "(uint256,"
+                + "(address,bytes32,(bytes,int32)[],bytes,uint8,uint32,uint32,uint32,uint64,uint32,uint64,uint96,address,uint64),"
+                + "bytes,bytes32)").substring(0, 10);
+        Map<BigInteger, Integer> sent = new HashMap<>();
+        long head = anvil.blockNumber().longValueExact();
+        for (long n = deployment.deployBlock(); n <= head; n++) {
+            var block = web3j().ethGetBlockByNumber(org.web3j.protocol.core.DefaultBlockParameter.valueOf(
+                    BigInteger.valueOf(n)), true).send().getBlock();
+            for (var result : block.getTransactions()) {
+                var tx = (org.web3j.protocol.core.methods.response.Transaction) result.get();
+                if (oracleAddress.equalsIgnoreCase(tx.getFrom()) && deployment.coordinator().equalsIgnoreCase(tx.getTo())
+                        && tx.getInput().startsWith(selector)) {
+                    sent.merge(Numeric.toBigInt(tx.getInput().substring(10, 74)), 1, Integer::sum);
+                }
+            }
+        }
+        return sent;
+    }
+
     @Override
     public void close() {
+        if (oracle2 != null) {
+            oracle2.stop();
+        }
         if (oracle != null) {
             oracle.stop();
         }

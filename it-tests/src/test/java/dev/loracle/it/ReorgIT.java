@@ -56,8 +56,10 @@ class ReorgIT {
             E2eStack.log("reorg 2: depth " + depth2 + " dropped request " + E2eStack.hex(b.requestId()) + " (block "
                     + b.block() + ")");
             mine(stack, 3);
-            Thread.sleep(1500); // give the node time to (wrongly) act on the vanished request
-            assertTrue(stack.events.outcomes(b.requestId()).isEmpty(), "nothing may be sent for a vanished request");
+            awaitNodeScanned(stack, stack.anvil.blockNumber().longValueExact());
+            // the node has scanned past the blocks where B would have been confirmed: it must not know B at all
+            assertTrue(stack.rest().request(b.requestId()).isEmpty(),
+                    () -> "the node journaled a request that was reorged away before confirmation: " + stack.journalLine(b.requestId()));
             E2eStack.Sent b2 = stack.request(6, stack.basic().withPrompt("One day, a little dog").withSeed(3));
             E2eStack.log("replacement request has id " + E2eStack.hex(b2.requestId()) + (b2.requestId()
                     .equals(b.requestId()) ? " (same id as the vanished one)" : " (different id)"));
@@ -65,6 +67,11 @@ class ReorgIT {
             mine(stack, 4);
             assertTrue(b2Outcome.fulfilled(), () -> "replacement request failed: " + b2Outcome.reason());
             assertEquals(1, stack.events.outcomes(b2.requestId()).size(), "replacement ended exactly once");
+            String served = dev.loracle.oracle.devstack.OracleRestClient.field(stack.rest().request(b2.requestId()).orElseThrow(),
+                    "prompt").asString();
+            assertEquals("One day, a little dog", served, "the node served the replacement's content");
+            assertEquals(1, stack.fulfilTransactionsSent(E2eStack.account(E2eStack.ORACLE).getAddress())
+                    .getOrDefault(b2.requestId(), 0), "exactly one fulfil transaction sent for the reused id");
 
             int total = stack.events.outcomes().size();
             E2eStack.log(String.format("reorg figures: reorgs=2 (depth %d fulfilment, depth %d request), "
@@ -87,6 +94,28 @@ class ReorgIT {
         }
         throw new AssertionError("no outcome for " + E2eStack.hex(id) + " within " + timeout.toSeconds()
                 + " s; journal: " + stack.journalLine(id) + "\n" + stack.oracleLogTail());
+    }
+
+    /**
+     * Waits until the node's ingestion has fully processed block {@code block}: a round that saw a head beyond it has
+     * started (the loop runs rounds one after another, so the round that covered {@code block} is finished).
+     */
+    private static void awaitNodeScanned(E2eStack stack, long block) throws InterruptedException {
+        stack.anvil.mine(1);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (stack.rest().prometheus("loracle_chain_head") < block + 1) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the node's chain head did not reach " + (block + 1) + "\n" + stack.oracleLogTail());
+            }
+            Thread.sleep(100);
+        }
+        stack.anvil.mine(1);
+        while (stack.rest().prometheus("loracle_chain_head") < block + 2) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the node's chain head did not reach " + (block + 2) + "\n" + stack.oracleLogTail());
+            }
+            Thread.sleep(100);
+        }
     }
 
     private static void mine(E2eStack stack, int blocks) throws InterruptedException {

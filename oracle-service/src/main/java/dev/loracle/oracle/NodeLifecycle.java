@@ -3,6 +3,8 @@ package dev.loracle.oracle;
 import dev.loracle.oracle.chain.ChainIngestor;
 import dev.loracle.oracle.chain.TransactionManager;
 import dev.loracle.oracle.config.OracleProperties;
+import dev.loracle.oracle.metrics.WalletMetrics;
+import dev.loracle.oracle.pipeline.AdapterService;
 import dev.loracle.oracle.pipeline.RequestPipeline;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,12 +28,17 @@ public class NodeLifecycle implements SmartLifecycle {
     private final ChainIngestor ingestor;
     private final TransactionManager transactions;
     private final OracleProperties props;
+    private final WalletMetrics wallet;
+    private final AdapterService adapters;
     private ScheduledExecutorService loops;
     private volatile boolean running;
 
     public NodeLifecycle(RequestPipeline pipeline, ObjectProvider<ChainIngestor> ingestor,
-                         ObjectProvider<TransactionManager> transactions, OracleProperties props) {
+                         ObjectProvider<TransactionManager> transactions, OracleProperties props,
+                         ObjectProvider<WalletMetrics> wallet, AdapterService adapters) {
         this.pipeline = pipeline;
+        this.wallet = wallet.getIfAvailable();
+        this.adapters = adapters;
         this.ingestor = ingestor.getIfAvailable();
         this.transactions = transactions.getIfAvailable();
         this.props = props;
@@ -55,8 +62,22 @@ public class NodeLifecycle implements SmartLifecycle {
                 }
             }, every, every, TimeUnit.MILLISECONDS);
         }
+        if (wallet != null) loops.scheduleWithFixedDelay(wallet::refresh, 0, 30, TimeUnit.SECONDS);
+        if (!props.ipfs().pinnedCids().isEmpty()) loops.execute(this::prewarm);
         running = true;
         log.info("oracle node started (chain {})", ingestor != null ? "on" : "off");
+    }
+
+    /** Pinned adapters: fetched and parsed at start-up so their first requests find them warm. */
+    private void prewarm() {
+        for (String cid : props.ipfs().pinnedCids()) {
+            try {
+                adapters.prewarm(cid);
+                log.info("pinned adapter {} pre-warmed", cid);
+            } catch (RuntimeException e) {
+                log.warn("pinned adapter {} could not be pre-warmed: {}", cid, e.getMessage());
+            }
+        }
     }
 
     @Override

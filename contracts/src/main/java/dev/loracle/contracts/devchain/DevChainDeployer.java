@@ -1,5 +1,7 @@
 package dev.loracle.contracts.devchain;
 
+import dev.loracle.contracts.NumericProfile;
+
 import dev.loracle.contracts.generated.InferenceCoordinator;
 import dev.loracle.contracts.generated.StoryTeller;
 import java.io.IOException;
@@ -54,10 +56,12 @@ public final class DevChainDeployer {
      * @param oracles oracle addresses to register (at least one)
      * @param storyTimeoutSeconds seconds before a StoryTeller request may be cancelled
      * @param exclusiveWindowSeconds exclusive window of the assigned oracle; null keeps the contract default (60 s)
+     * @param profile numeric profile registered with the model (what the oracles must run)
+     * @param callbackGasPrice wei charged per unit of callback gas
      */
     public record Config(String modelName, byte[] weightsHash, String modelUri, BigInteger baseFee,
             BigInteger feePerToken, BigInteger feePerAdapter, long maxTokens, List<String> oracles,
-            long storyTimeoutSeconds, Long exclusiveWindowSeconds) {
+            long storyTimeoutSeconds, Long exclusiveWindowSeconds, NumericProfile profile, BigInteger callbackGasPrice) {
 
         public Config {
             Objects.requireNonNull(modelName, "modelName");
@@ -78,28 +82,36 @@ public final class DevChainDeployer {
             if (storyTimeoutSeconds < 1) {
                 throw new IllegalArgumentException("storyTimeoutSeconds must be >= 1");
             }
+            Objects.requireNonNull(profile, "profile");
+            Objects.requireNonNull(callbackGasPrice, "callbackGasPrice");
             oracles = List.copyOf(oracles);
         }
 
-        /** Defaults for the stories260K demo: small fees, 256 tokens, 1 h story timeout. */
+        /** Defaults for the stories260K demo: small fees, 1 gwei per callback gas, 256 tokens, 1 h story timeout. */
         public static Config defaults(byte[] weightsHash, List<String> oracles) {
             return new Config(DEFAULT_MODEL_NAME, weightsHash, "hf://karpathy/tinyllamas/stories260K/stories260K.bin",
-                    BigInteger.TEN.pow(15), BigInteger.TEN.pow(12), BigInteger.TEN.pow(14), 256, oracles, 3600, null);
+                    BigInteger.TEN.pow(15), BigInteger.TEN.pow(12), BigInteger.TEN.pow(14), 256, oracles, 3600, null,
+                    NumericProfile.DEV_DEFAULT, BigInteger.TEN.pow(9));
+        }
+
+        public Config withProfile(NumericProfile newProfile) {
+            return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
+                    oracles, storyTimeoutSeconds, exclusiveWindowSeconds, newProfile, callbackGasPrice);
         }
 
         public Config withOracles(List<String> newOracles) {
             return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
-                    newOracles, storyTimeoutSeconds, exclusiveWindowSeconds);
+                    newOracles, storyTimeoutSeconds, exclusiveWindowSeconds, profile, callbackGasPrice);
         }
 
         public Config withExclusiveWindow(Long seconds) {
             return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
-                    oracles, storyTimeoutSeconds, seconds);
+                    oracles, storyTimeoutSeconds, seconds, profile, callbackGasPrice);
         }
 
         public Config withStoryTimeout(long seconds) {
             return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
-                    oracles, seconds, exclusiveWindowSeconds);
+                    oracles, seconds, exclusiveWindowSeconds, profile, callbackGasPrice);
         }
 
         /** keccak256(modelName). */
@@ -119,9 +131,9 @@ public final class DevChainDeployer {
         StoryTeller storyTeller = StoryTeller.deploy(web3j, tx, DEV_GAS, coordinator.getContractAddress(),
                 BigInteger.valueOf(config.storyTimeoutSeconds())).send();
 
-        requireSuccess(coordinator.registerModel(config.modelId(), config.weightsHash(), config.modelUri(),
-                config.baseFee(), config.feePerToken(), config.feePerAdapter(),
-                BigInteger.valueOf(config.maxTokens())).send(), "registerModel");
+        requireSuccess(coordinator.registerModel(config.modelId(), config.weightsHash(), config.profile().toString(),
+                config.modelUri(), config.baseFee(), config.feePerToken(), config.feePerAdapter(),
+                config.callbackGasPrice(), BigInteger.valueOf(config.maxTokens())).send(), "registerModel");
         for (String oracle : config.oracles()) {
             requireSuccess(coordinator.addOracle(oracle).send(), "addOracle " + oracle);
         }

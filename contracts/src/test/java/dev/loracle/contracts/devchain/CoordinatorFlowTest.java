@@ -78,9 +78,12 @@ class CoordinatorFlowTest {
                     new StoryTeller.Adapter(CID_V1, BigInteger.valueOf(-2_500)));
             BigInteger maxTokens = BigInteger.valueOf(64);
             BigInteger seed = new BigInteger("18446744073709551557"); // near uint64 max: checks unsigned decoding
-            BigInteger fee = coordinator.quoteFee(modelId, BigInteger.TWO, maxTokens).send();
+            BigInteger fee = storyTellerAsUser.quoteStory(modelId, BigInteger.TWO, maxTokens).send();
+            BigInteger callbackGas = BigInteger.valueOf(100_000 + 4_000 * 64);
             assertEquals(BigInteger.TEN.pow(15).add(BigInteger.TEN.pow(12).multiply(maxTokens))
-                    .add(BigInteger.TEN.pow(14).multiply(BigInteger.TWO)), fee);
+                    .add(BigInteger.TEN.pow(14).multiply(BigInteger.TWO))
+                    .add(config.callbackGasPrice().multiply(callbackGas)), fee);
+            assertEquals(fee, coordinator.quoteFee(modelId, BigInteger.TWO, maxTokens, callbackGas).send());
             String prompt = "Once upon a time, a tiny robot";
             TransactionReceipt requestReceipt = storyTellerAsUser
                     .tellStory(modelId, adapters, prompt, maxTokens, seed, fee).send();
@@ -100,6 +103,7 @@ class CoordinatorFlowTest {
             assertArrayEquals(CID_V1, request.adapters.get(1).cid);
             assertEquals(BigInteger.valueOf(-2_500), request.adapters.get(1).weight);
             assertEquals(prompt, new String(request.prompt, StandardCharsets.UTF_8));
+            assertEquals(BigInteger.ZERO, request.promptFormat); // StoryTeller prompts are raw text
             assertEquals(maxTokens, request.maxTokens);
             assertEquals(BigInteger.valueOf(8_000), request.temperature);
             assertEquals(storyTellerAsUser.TEMPERATURE().send(), request.temperature);
@@ -109,17 +113,16 @@ class CoordinatorFlowTest {
             assertEquals(BigInteger.valueOf(requestTimestamp + config.storyTimeoutSeconds()), request.deadline);
             assertEquals(fee, request.fee);
             BigInteger requestId = event.requestId;
-            int assignedIndex = requestId.mod(BigInteger.TWO).intValueExact();
-            assertEquals(coordinator.oracleAt(BigInteger.valueOf(assignedIndex)).send().toLowerCase(),
-                    request.assignedOracle.toLowerCase());
+            // round-robin: the first request goes to the first oracle
+            assertEquals(coordinator.oracleAt(BigInteger.ZERO).send().toLowerCase(), request.assignedOracle.toLowerCase());
             assertEquals(BigInteger.valueOf(requestTimestamp + 60), request.exclusiveUntil);
             assertTrue(coordinator.isPending(requestId).send());
 
             // ---- the Java commitment equals the contract's
             byte[] output = " named Bolt found a shiny star.".getBytes(StandardCharsets.UTF_8);
-            byte[] commitment = ResultCommitment.compute(WEIGHTS_HASH, request, output);
-            assertArrayEquals(coordinator.computeResultCommitment(WEIGHTS_HASH, request.adapters, request.maxTokens,
-                    request.temperature, request.topP, request.seed, output).send(), commitment);
+            byte[] commitment = ResultCommitment.compute(requestId,
+                    new ResultCommitment.ModelBinding(WEIGHTS_HASH, config.profile().toString()), request, output);
+            assertArrayEquals(coordinator.computeResultCommitment(requestId, request, output).send(), commitment);
 
             // ---- fulfil as the assigned oracle
             Credentials assigned = request.assignedOracle.equalsIgnoreCase(oracleA.getAddress()) ? oracleA : oracleB;
@@ -149,7 +152,7 @@ class CoordinatorFlowTest {
             // ---- failure report and refund
             TransactionReceipt secondReceipt = storyTellerAsUser
                     .tellStory(modelId, adapters.subList(0, 1), "A dragon", BigInteger.ONE, BigInteger.ONE,
-                            coordinator.quoteFee(modelId, BigInteger.ONE, BigInteger.ONE).send())
+                            storyTellerAsUser.quoteStory(modelId, BigInteger.ONE, BigInteger.ONE).send())
                     .send();
             InferenceRequestedEventResponse second =
                     InferenceCoordinator.getInferenceRequestedEvents(secondReceipt).getFirst();
@@ -182,7 +185,7 @@ class CoordinatorFlowTest {
             // ---- nobody serves the third story: after its deadline the requester cancels and is refunded
             TransactionReceipt thirdReceipt = storyTellerAsUser
                     .tellStory(modelId, adapters, "A lost kite", BigInteger.TWO, BigInteger.TEN,
-                            coordinator.quoteFee(modelId, BigInteger.TWO, BigInteger.TWO).send())
+                            storyTellerAsUser.quoteStory(modelId, BigInteger.TWO, BigInteger.TWO).send())
                     .send();
             InferenceRequestedEventResponse third =
                     InferenceCoordinator.getInferenceRequestedEvents(thirdReceipt).getFirst();
@@ -206,7 +209,7 @@ class CoordinatorFlowTest {
     private static StoryTeller.InferenceRequest toStoryTeller(InferenceRequest r) {
         List<StoryTeller.Adapter> adapters =
                 r.adapters.stream().map(a -> new StoryTeller.Adapter(a.cid, a.weight)).toList();
-        return new StoryTeller.InferenceRequest(r.consumer, r.modelId, adapters, r.prompt, r.maxTokens, r.temperature,
+        return new StoryTeller.InferenceRequest(r.consumer, r.modelId, adapters, r.prompt, r.promptFormat, r.maxTokens, r.temperature,
                 r.topP, r.seed, r.callbackGasLimit, r.deadline, r.fee, r.assignedOracle, r.exclusiveUntil);
     }
 

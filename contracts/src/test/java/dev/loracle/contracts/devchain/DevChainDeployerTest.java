@@ -47,7 +47,8 @@ class DevChainDeployerTest {
             assertEquals(anvil.account(0).getAddress(), coordinator.owner().send().toLowerCase());
             var model = coordinator.models(Hash.sha3("stories260K".getBytes(StandardCharsets.UTF_8))).send();
             assertArrayEquals(HexFormat.of().parseHex(WEIGHTS), model.component1());
-            assertTrue(model.component6());
+            assertTrue(model.component7()); // enabled
+            assertEquals(dev.loracle.contracts.NumericProfile.DEV_DEFAULT.toString(), model.component9());
             StoryTeller storyTeller = StoryTeller.load(storyTellerAddress, anvil.web3j(), readOnly,
                     DevChainDeployer.DEV_GAS);
             assertEquals(coordinatorAddress.toLowerCase(), storyTeller.coordinator().send().toLowerCase());

@@ -1,5 +1,9 @@
 package dev.loracle.oracle.api;
 
+import dev.loracle.oracle.chain.CoordinatorClient;
+import dev.loracle.oracle.chain.RpcErrorException;
+import org.springframework.beans.factory.ObjectProvider;
+
 import dev.loracle.oracle.journal.RequestJournal;
 import dev.loracle.oracle.journal.RequestState;
 import dev.loracle.oracle.journal.StaleStateException;
@@ -23,10 +27,31 @@ public class AdminController {
 
     private final RequestPipeline pipeline;
     private final RequestJournal journal;
+    private final CoordinatorClient chain;
 
-    public AdminController(RequestPipeline pipeline, RequestJournal journal) {
+    public AdminController(RequestPipeline pipeline, RequestJournal journal, ObjectProvider<CoordinatorClient> chain) {
         this.pipeline = pipeline;
         this.journal = journal;
+        this.chain = chain.getIfAvailable();
+    }
+
+    /** Collects the fees the coordinator credited to this oracle: sends withdraw() and returns its tx hash. */
+    @PostMapping("/withdraw")
+    public org.springframework.http.ResponseEntity<Map<String, Object>> withdraw() {
+        if (chain == null) return conflict("this node runs without a chain");
+        java.math.BigInteger credits = chain.unclaimedCredits();
+        if (credits.signum() == 0) return conflict("nothing to withdraw: no credited fees");
+        try {
+            var tx = chain.withdraw(System.currentTimeMillis());
+            log.info("operator withdraw of {} wei in tx {}", credits, tx.txHash());
+            return org.springframework.http.ResponseEntity.ok(Map.of("txHash", tx.txHash(), "amountWei", credits.toString()));
+        } catch (RpcErrorException e) {
+            return conflict("withdraw would revert: " + e.getMessage());
+        }
+    }
+
+    private static org.springframework.http.ResponseEntity<Map<String, Object>> conflict(String message) {
+        return org.springframework.http.ResponseEntity.status(HttpStatus.CONFLICT).body(Map.of("error", message));
     }
 
     /** Retry a FAILED or EXPIRED request from the start (on-chain: only useful while it is still pending). */

@@ -16,10 +16,14 @@ import java.util.List;
 /**
  * API-key authentication: {@code /api/admin/**} needs an admin key, {@code /v1/**} a completions key (or an admin key).
  * The key comes as {@code Authorization: Bearer KEY} or {@code X-Api-Key: KEY}; compared in constant time. Read-only
- * status endpoints ({@code /api/requests}, {@code /api/runtime}) and actuator stay open.
+ * status endpoints ({@code /api/requests}, {@code /api/runtime}) and actuator stay open, but a request that presents a
+ * valid key is marked ({@link #AUTHENTICATED}) so status views can show what only key holders may see (API completions).
  */
 @Component
 public class ApiKeyFilter extends OncePerRequestFilter {
+    /** Request attribute set to TRUE when the caller presented a valid API or admin key. */
+    public static final String AUTHENTICATED = "loracle.authenticated";
+
     private final List<byte[]> apiKeys;
     private final List<byte[]> adminKeys;
 
@@ -34,11 +38,14 @@ public class ApiKeyFilter extends OncePerRequestFilter {
         String path = request.getRequestURI();
         boolean admin = path.startsWith("/api/admin/");
         boolean completions = path.startsWith("/v1/");
+        byte[] presented = presentedKey(request);
         if (!admin && !completions) {
+            if (presented != null && (matches(adminKeys, presented) || matches(apiKeys, presented))) {
+                request.setAttribute(AUTHENTICATED, Boolean.TRUE);
+            }
             chain.doFilter(request, response);
             return;
         }
-        byte[] presented = presentedKey(request);
         boolean ok = presented != null && (matches(adminKeys, presented) || (completions && matches(apiKeys, presented)));
         if (!ok) {
             response.setStatus(HttpServletResponse.SC_UNAUTHORIZED);

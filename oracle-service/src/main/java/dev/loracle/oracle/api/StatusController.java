@@ -1,5 +1,7 @@
 package dev.loracle.oracle.api;
 
+import jakarta.servlet.http.HttpServletRequest;
+
 import dev.loracle.ipfs.CacheStats;
 import dev.loracle.oracle.journal.RequestJournal;
 import dev.loracle.oracle.journal.RequestState;
@@ -18,7 +20,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-/** Read-only status: requests from the journal and the runtime's residency. */
+/**
+ * Read-only status: requests from the journal and the runtime's residency. On-chain requests are public data and shown
+ * to anyone; completions submitted through the API (which needed a key) are shown only to callers with a key.
+ */
 @RestController
 @RequestMapping("/api")
 public class StatusController {
@@ -35,24 +40,35 @@ public class StatusController {
     }
 
     @GetMapping("/requests/{id}")
-    public RequestView request(@PathVariable String id) {
+    public RequestView request(@PathVariable String id, HttpServletRequest http) {
         String key = id.startsWith("cmpl-") ? id : normaliseChainId(id);
-        return journal.find(key).map(RequestView::of)
-                .orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "no request " + id + " in the journal"));
+        return journal.find(key).filter(e -> visible(e, http)).map(RequestView::of)
+                .orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "no request " + id + " in the journal"
+                        + (id.startsWith("cmpl-") && !authenticated(http) ? " (API completions need an API key)" : "")));
     }
 
     @GetMapping("/requests")
     public List<RequestView> requests(@RequestParam(required = false) String state,
-                                      @RequestParam(defaultValue = "100") int limit) {
+                                      @RequestParam(defaultValue = "100") int limit, HttpServletRequest http) {
         if (limit < 1 || limit > 1000) throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "limit must be in 1..1000");
-        if (state == null || state.isBlank()) return journal.recent(limit).stream().map(RequestView::of).toList();
+        if (state == null || state.isBlank()) {
+            return journal.recent(limit).stream().filter(e -> visible(e, http)).map(RequestView::of).toList();
+        }
         RequestState s;
         try {
             s = RequestState.valueOf(state.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "unknown state '" + state + "'; one of " + Arrays.toString(RequestState.values()));
         }
-        return journal.findByStates(limit, s).stream().map(RequestView::of).toList();
+        return journal.findByStates(limit, s).stream().filter(e -> visible(e, http)).map(RequestView::of).toList();
+    }
+
+    private static boolean authenticated(HttpServletRequest http) {
+        return Boolean.TRUE.equals(http.getAttribute(ApiKeyFilter.AUTHENTICATED));
+    }
+
+    private static boolean visible(dev.loracle.oracle.journal.JournalEntry e, HttpServletRequest http) {
+        return e.spec().origin() == dev.loracle.oracle.journal.RequestOrigin.CHAIN || authenticated(http);
     }
 
     /** Base model, resident adapters, memory against the red line, backend, and the scheduler's load. */

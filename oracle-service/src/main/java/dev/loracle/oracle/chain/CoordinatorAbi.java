@@ -14,6 +14,8 @@ import org.web3j.abi.datatypes.Utf8String;
 import org.web3j.abi.datatypes.generated.Bytes32;
 import org.web3j.abi.datatypes.generated.Uint16;
 import org.web3j.abi.datatypes.generated.Uint256;
+import org.web3j.abi.datatypes.generated.Uint32;
+import org.web3j.abi.datatypes.generated.Uint96;
 import org.web3j.protocol.core.methods.response.Log;
 
 import java.math.BigInteger;
@@ -48,13 +50,40 @@ public final class CoordinatorAbi {
         return (Boolean) single("isPending", returned, new TypeReference<Bool>() { }).getValue();
     }
 
+    public static String encodeCredits(String account) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_CREDITS,
+                List.of(new org.web3j.abi.datatypes.Address(account)), List.of()));
+    }
+
+    public static String encodeWithdraw() {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_WITHDRAW, List.of(), List.of()));
+    }
+
+    public static BigInteger decodeUint(String returned) {
+        return (BigInteger) single("uint256", returned, new TypeReference<Uint256>() { }).getValue();
+    }
+
     public static String encodeModels(byte[] modelId) {
         return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_MODELS, List.of(new Bytes32(modelId)), List.of()));
     }
 
-    /** models(bytes32) returns the Model struct's members; the weights hash is the first (zero = unknown model). */
-    public static byte[] decodeWeightsHash(String returned) {
-        return (byte[]) single("models", returned, new TypeReference<Bytes32>() { }).getValue();
+    /**
+     * models(bytes32) returns the Model struct's members (weightsHash, baseFee, feePerToken, feePerAdapter,
+     * callbackGasPrice, maxTokens, enabled, uri, profile); null when the weights hash is zero (unknown model).
+     */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    public static CoordinatorClient.RegisteredModel decodeModel(String returned) {
+        List<TypeReference<?>> types = List.of(new TypeReference<Bytes32>() { }, new TypeReference<Uint96>() { },
+                new TypeReference<Uint96>() { }, new TypeReference<Uint96>() { }, new TypeReference<Uint96>() { },
+                new TypeReference<Uint32>() { }, new TypeReference<Bool>() { }, new TypeReference<Utf8String>() { },
+                new TypeReference<Utf8String>() { });
+        List<Type> values = FunctionReturnDecoder.decode(returned, (List) types);
+        if (values.isEmpty()) {
+            throw new IllegalArgumentException("models() returned no data ('" + returned + "'): is the coordinator address right?");
+        }
+        byte[] weightsHash = (byte[]) values.getFirst().getValue();
+        if (java.util.Arrays.equals(weightsHash, new byte[32])) return null;
+        return new CoordinatorClient.RegisteredModel(weightsHash, (String) values.get(8).getValue());
     }
 
     /** The request of an InferenceRequested log (its id is topic 1; the struct is the log data). */

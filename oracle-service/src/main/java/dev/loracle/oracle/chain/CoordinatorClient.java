@@ -22,9 +22,13 @@ public class CoordinatorClient {
         return CoordinatorAbi.decodeIsPending(tx.call(CoordinatorAbi.encodeIsPending(requestId)));
     }
 
-    /** The registered weights hash of a model (zero bytes when the model is unknown). */
-    public byte[] weightsHash(String modelIdHex) {
-        return CoordinatorAbi.decodeWeightsHash(tx.call(CoordinatorAbi.encodeModels(Numeric.hexStringToByteArray(modelIdHex))));
+    /** A model as the coordinator's registry has it. */
+    public record RegisteredModel(byte[] weightsHash, String profile) {
+    }
+
+    /** The registered weights hash and numeric profile of a model, or null when it is not registered. */
+    public RegisteredModel model(String modelIdHex) {
+        return CoordinatorAbi.decodeModel(tx.call(CoordinatorAbi.encodeModels(Numeric.hexStringToByteArray(modelIdHex))));
     }
 
     public TxRecord fulfil(InferenceSpec spec, byte[] output, byte[] resultCommitment) {
@@ -33,6 +37,21 @@ public class CoordinatorClient {
 
     public TxRecord reportFailure(InferenceSpec spec, int code, String reason) {
         return tx.send(spec.id(), TxRecord.TxKind.FAILURE, CoordinatorAbi.encodeReportFailure(spec, code, reason));
+    }
+
+    /** Fees credited to this oracle and not yet withdrawn, in wei. */
+    public BigInteger unclaimedCredits() {
+        return CoordinatorAbi.decodeUint(tx.call(CoordinatorAbi.encodeCredits(oracleAddress())));
+    }
+
+    /** The oracle account's ETH balance (what pays for gas), in wei. */
+    public BigInteger balance() {
+        return tx.balance();
+    }
+
+    /** Sends withdraw() for this oracle's credits; throws {@link RpcErrorException} when there is nothing to withdraw. */
+    public TxRecord withdraw(long nowMillis) {
+        return tx.send("withdraw-" + nowMillis, TxRecord.TxKind.WITHDRAW, CoordinatorAbi.encodeWithdraw());
     }
 
     public TransactionManager transactions() {

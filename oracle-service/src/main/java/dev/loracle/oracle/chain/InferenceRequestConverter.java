@@ -3,6 +3,7 @@ package dev.loracle.oracle.chain;
 import dev.loracle.contracts.generated.InferenceCoordinator;
 import dev.loracle.oracle.journal.AdapterSpec;
 import dev.loracle.oracle.journal.InferenceSpec;
+import dev.loracle.oracle.journal.PromptFormat;
 import dev.loracle.oracle.journal.RequestOrigin;
 import org.web3j.utils.Numeric;
 
@@ -19,7 +20,8 @@ public final class InferenceRequestConverter {
     /** The on-chain request struct of a chain request, exactly as fulfill / reportFailure re-check it. */
     public static InferenceCoordinator.InferenceRequest toStruct(InferenceSpec spec) {
         return new InferenceCoordinator.InferenceRequest(addressOrZero(spec.consumer()), Numeric.hexStringToByteArray(spec.modelId()),
-                toStructAdapters(spec.adapters()), spec.prompt(), BigInteger.valueOf(spec.maxTokens()),
+                toStructAdapters(spec.adapters()), spec.prompt(), BigInteger.valueOf(spec.promptFormat().ordinal()),
+                BigInteger.valueOf(spec.maxTokens()),
                 BigInteger.valueOf(spec.temperature()), BigInteger.valueOf(spec.topP()), spec.seed(),
                 BigInteger.valueOf(spec.callbackGasLimit()), BigInteger.valueOf(spec.deadline()), spec.fee(),
                 addressOrZero(spec.assignedOracle()), BigInteger.valueOf(spec.exclusiveUntil()));
@@ -35,7 +37,8 @@ public final class InferenceRequestConverter {
         return new InferenceSpec(InferenceSpec.chainId(requestId), RequestOrigin.CHAIN, r.consumer.toLowerCase(),
                 Numeric.toHexString(r.modelId), adapters, r.prompt, r.maxTokens.longValueExact(), r.temperature.longValueExact(),
                 r.topP.longValueExact(), r.seed, r.callbackGasLimit.longValueExact(), r.deadline.longValueExact(), r.fee,
-                r.assignedOracle.toLowerCase(), r.exclusiveUntil.longValueExact());
+                r.assignedOracle.toLowerCase(), r.exclusiveUntil.longValueExact(),
+                PromptFormat.ofOnChain(r.promptFormat.intValueExact()));
     }
 
     private static String addressOrZero(String address) {

@@ -80,6 +80,11 @@ public class TransactionManager {
         return id;
     }
 
+    /** The oracle account's balance at the latest block, in wei. */
+    public BigInteger balance() {
+        return rpc.send("eth_getBalance", w -> w.ethGetBalance(key.address(), DefaultBlockParameterName.LATEST)).getBalance();
+    }
+
     /** eth_call against the latest block (view functions). */
     public String call(String data) {
         return rpc.send("eth_call", w -> w.ethCall(Transaction.createEthCallTransaction(key.address(), to, data),

@@ -12,10 +12,15 @@ import dev.loracle.oracle.chain.OracleKey;
 import dev.loracle.oracle.chain.RpcGateway;
 import dev.loracle.oracle.chain.TransactionManager;
 import dev.loracle.oracle.journal.IngestionStore;
+import dev.loracle.oracle.metrics.WalletMetrics;
 import dev.loracle.oracle.journal.RequestJournal;
 import dev.loracle.oracle.journal.TxJournal;
+import dev.loracle.contracts.NumericProfile;
+import dev.loracle.contracts.ResultCommitment;
 import dev.loracle.oracle.pipeline.AdapterService;
+import dev.loracle.oracle.pipeline.Generator;
 import dev.loracle.oracle.pipeline.RequestPipeline;
+import dev.loracle.oracle.pipeline.SerialGenerator;
 import dev.loracle.oracle.runtime.RuntimeService;
 import dev.loracle.runtime.engine.AttachMode;
 import dev.loracle.runtime.engine.BackendKind;
@@ -52,10 +57,21 @@ import java.util.List;
 public class NodeConfiguration {
     private static final Logger log = LoggerFactory.getLogger(NodeConfiguration.class);
 
-    /** Resolved model identity: on-chain id and the weights hash committed to in results. */
-    public record ModelIdentity(String name, String modelId, byte[] weightsHash) {
+    /**
+     * Resolved model identity: the on-chain ids served (the first is the API's), the weights hash and the numeric
+     * profile committed to in results.
+     */
+    public record ModelIdentity(String name, List<String> modelIds, byte[] weightsHash, NumericProfile profile) {
+        public String modelId() {
+            return modelIds.getFirst();
+        }
+
         public String weightsHashHex() {
             return Numeric.toHexString(weightsHash);
+        }
+
+        public ResultCommitment.ModelBinding binding() {
+            return new ResultCommitment.ModelBinding(weightsHash, profile.toString());
         }
     }
 
@@ -85,7 +101,8 @@ public class NodeConfiguration {
 
     @Bean(destroyMethod = "close")
     RuntimeService runtimeService(InferenceEngine engine, OracleProperties props, MeterRegistry meters) {
-        RuntimeService runtime = new RuntimeService(engine, AttachMode.valueOf(props.model().attachMode()), props.model().name());
+        RuntimeService runtime = new RuntimeService(engine, AttachMode.valueOf(props.model().attachMode()), props.model().name(), meters);
+        Gauge.builder("loracle.adapters.resident.bytes", runtime, RuntimeService::adapterResidentBytes).register(meters);
         Gauge.builder("loracle.runtime.memory.used.bytes", engine, e -> e.memory().used()).register(meters);
         Gauge.builder("loracle.runtime.memory.base.bytes", engine, e -> e.memory().baseBytes()).register(meters);
         Gauge.builder("loracle.runtime.memory.redline.bytes", engine, e -> e.memory().redLine()).register(meters);
@@ -120,7 +137,7 @@ public class NodeConfiguration {
         Gauge.builder("loracle.adapter.cache.hits", cache, c -> c.stats().hits()).register(meters);
         Gauge.builder("loracle.adapter.cache.misses", cache, c -> c.stats().misses()).register(meters);
         Gauge.builder("loracle.adapter.cache.disk.bytes", cache, c -> c.stats().diskBytes()).register(meters);
-        return new AdapterService(cache, engine.shape(), props.ipfs().maxAdapterBytes(), 64, meters);
+        return new AdapterService(cache, engine.shape(), props.ipfs().maxAdapterBytes(), props.ipfs().maxParsedBytes(), meters);
     }
 
     // ------------------------------------------------------------------ chain (absent when loracle.chain.enabled=false)
@@ -148,28 +165,57 @@ public class NodeConfiguration {
     }
 
     @Bean
-    ModelIdentity modelIdentity(OracleProperties props, ObjectProvider<CoordinatorClient> coordinator) {
+    WalletMetrics walletMetrics(ObjectProvider<CoordinatorClient> chain, MeterRegistry meters) {
+        CoordinatorClient c = chain.getIfAvailable();
+        return c == null ? null : new WalletMetrics(c, meters);
+    }
+
+    @Bean
+    ModelIdentity modelIdentity(OracleProperties props, InferenceEngine engine, ObjectProvider<CoordinatorClient> coordinator) {
         OracleProperties.Model m = props.model();
-        String modelId = m.id().isBlank() ? Hash.sha3String(m.name()) : m.id().toLowerCase();
+        List<String> ids = new ArrayList<>();
+        ids.add(m.id().isBlank() ? Hash.sha3String(m.name()) : m.id().toLowerCase());
+        m.additionalIds().stream().map(String::toLowerCase).filter(id -> !ids.contains(id)).forEach(ids::add);
+        NumericProfile profile = new NumericProfile(engine.weights().layers().getFirst().wq().type().name(), m.attachMode(),
+                engine.config().kvCache().name());
         byte[] configured = m.weightsHash().isBlank() ? null : Numeric.hexStringToByteArray(m.weightsHash());
         CoordinatorClient chain = coordinator.getIfAvailable();
         byte[] hash;
         if (chain != null) {
-            byte[] registered = chain.weightsHash(modelId);
-            if (Arrays.equals(registered, new byte[32])) {
-                throw new IllegalStateException("model " + m.name() + " (modelId " + modelId + ") is not registered on coordinator "
-                        + props.chain().coordinatorAddress() + "; check loracle.model.name / loracle.model.id");
+            long t0 = System.nanoTime();
+            hash = sha256(Path.of(m.path()));
+            log.info("model file hashed in {} ms", (System.nanoTime() - t0) / 1_000_000);
+            if (configured != null && !Arrays.equals(configured, hash)) {
+                throw new IllegalStateException("the model file " + m.path() + " has sha256 " + Numeric.toHexString(hash)
+                        + ", not loracle.model.weights-hash " + m.weightsHash());
             }
-            if (configured != null && !Arrays.equals(configured, registered)) {
-                throw new IllegalStateException("loracle.model.weights-hash " + m.weightsHash() + " differs from the registered "
-                        + Numeric.toHexString(registered) + " for " + modelId);
-            }
-            hash = registered;
+            for (String id : ids) checkRegistration(chain, props, id, hash, profile);
         } else {
             hash = configured != null ? configured : sha256(Path.of(m.path()));
         }
-        log.info("serving model {} (modelId {}, weights hash {})", m.name(), modelId, Numeric.toHexString(hash));
-        return new ModelIdentity(m.name(), modelId, hash);
+        log.info("serving model {} (modelIds {}, weights hash {}, profile {})", m.name(), ids, Numeric.toHexString(hash), profile);
+        return new ModelIdentity(m.name(), List.copyOf(ids), hash, profile);
+    }
+
+    /** Refuses to start when the coordinator does not register {@code modelId} with exactly this file and profile. */
+    private static void checkRegistration(CoordinatorClient chain, OracleProperties props, String modelId, byte[] fileHash,
+                                          NumericProfile profile) {
+        CoordinatorClient.RegisteredModel registered = chain.model(modelId);
+        if (registered == null) {
+            throw new IllegalStateException("model " + props.model().name() + " (modelId " + modelId + ") is not registered on coordinator "
+                    + props.chain().coordinatorAddress() + "; check loracle.model.name / loracle.model.id / loracle.model.additional-ids");
+        }
+        if (!Arrays.equals(registered.weightsHash(), fileHash)) {
+            throw new IllegalStateException("modelId " + modelId + " is registered with weights hash "
+                    + Numeric.toHexString(registered.weightsHash()) + " but the model file " + props.model().path()
+                    + " has sha256 " + Numeric.toHexString(fileHash) + ": this node runs other weights and would only produce"
+                    + " results the coordinator rejects");
+        }
+        if (!registered.profile().equals(profile.toString())) {
+            throw new IllegalStateException("modelId " + modelId + " is registered with numeric profile '" + registered.profile()
+                    + "' but this node runs '" + profile + "' (loracle.model.quant / attach-mode): its outputs would not be"
+                    + " reproducible by verifiers");
+        }
     }
 
     private static byte[] sha256(Path file) {
@@ -181,12 +227,18 @@ public class NodeConfiguration {
         }
     }
 
+    /** The seam to the engine: today one generation at a time on the synchronous API. */
+    @Bean(destroyMethod = "close")
+    Generator generator(RuntimeService runtime, OracleProperties props, MeterRegistry meters) {
+        return new SerialGenerator(runtime, props.scheduler().maxGroupSize(), meters);
+    }
+
     @Bean(destroyMethod = "close")
     RequestPipeline requestPipeline(RequestJournal journal, TxJournal txJournal, AdapterService adapters, RuntimeService runtime,
-                                    ObjectProvider<CoordinatorClient> chain, ModelIdentity model, OracleProperties props,
-                                    Clock clock, MeterRegistry meters) {
-        return new RequestPipeline(journal, txJournal, adapters, runtime, chain.getIfAvailable(), model.weightsHash(),
-                props.scheduler(), clock, meters);
+                                    Generator generator, ObjectProvider<CoordinatorClient> chain, ModelIdentity model,
+                                    OracleProperties props, Clock clock, MeterRegistry meters) {
+        return new RequestPipeline(journal, txJournal, adapters, runtime, generator, chain.getIfAvailable(), model.binding(),
+                java.util.Set.copyOf(model.modelIds()), props.scheduler(), clock, meters);
     }
 
     @Bean

@@ -106,6 +106,10 @@ public record OracleProperties(
             /** Largest adapter accepted (bytes, whole PEFT directory); larger -> ADAPTER_INVALID. */
             @DefaultValue("268435456") @Min(1) long maxAdapterBytes,
             @DefaultValue("20s") @NotNull Duration fetchTimeout,
+            /** Bytes of parsed adapters kept in memory for reuse (LRU). */
+            @DefaultValue("268435456") @Min(1) long maxParsedBytes,
+            /** Adapter CIDs fetched and parsed at start-up so their first requests find them warm. */
+            @DefaultValue @NotNull List<String> pinnedCids,
             /** How long an endpoint's open circuit breaker skips it before probing again. Short, because with a single
              *  endpoint every fetch while it is open fails on-chain (and is refunded). */
             @DefaultValue("5s") @NotNull Duration breakerOpenDuration) {
@@ -117,11 +121,15 @@ public record OracleProperties(
             @NotBlank String name,
             /** On-chain modelId (bytes32 hex); empty = keccak256(name). */
             @DefaultValue("") @Pattern(regexp = "(0x[0-9a-fA-F]{64})?", message = "must be a 0x-prefixed bytes32") String id,
+            /** Further on-chain modelIds registered for the same weights and profile (e.g. other fee schedules); this
+             *  node serves requests for {@code id} and these, and leaves every other model's requests alone. */
+            @DefaultValue @NotNull List<@Pattern(regexp = "0x[0-9a-fA-F]{64}", message = "must be a 0x-prefixed bytes32") String> additionalIds,
             /** Model file (GGUF or llama2.c .bin). */
             @NotBlank String path,
             /** Tokenizer file for llama2.c models; empty for GGUF. */
             @DefaultValue("") String tokenizerPath,
-            /** Weights hash committed to in results (bytes32); empty = read from the coordinator's registry, else sha256 of the file. */
+            /** Expected sha256 of the model file (bytes32); empty = take it from the coordinator's registry (chain) or
+             *  from the file. With a chain the file is always hashed and must match the registered hash. */
             @DefaultValue("") @Pattern(regexp = "(0x[0-9a-fA-F]{64})?", message = "must be a 0x-prefixed bytes32") String weightsHash,
             @DefaultValue("AS_FILE") @Pattern(regexp = "F32|Q8_0|Q4_0|AS_FILE") String quant,
             @DefaultValue("CPU") @Pattern(regexp = "AUTO|CPU|CUDA") String backend,

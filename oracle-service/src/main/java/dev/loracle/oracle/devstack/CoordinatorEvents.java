@@ -28,7 +28,7 @@ public final class CoordinatorEvents {
 
     /** One outcome event. */
     public record Outcome(BigInteger requestId, boolean fulfilled, int failureCode, String reason,
-            boolean callbackSucceeded, String txHash, long blockNumber) {}
+            boolean callbackSucceeded, String txHash, long blockNumber, String oracle) {}
 
     private final Web3j web3j;
     private final String coordinator;
@@ -49,12 +49,12 @@ public final class CoordinatorEvents {
                 InferenceCoordinator.InferenceFulfilledEventResponse e =
                         InferenceCoordinator.getInferenceFulfilledEventFromLog(log);
                 out.add(new Outcome(e.requestId, true, 0, null, e.callbackSucceeded, log.getTransactionHash(),
-                        log.getBlockNumber().longValueExact()));
+                        log.getBlockNumber().longValueExact(), e.oracle));
             } else {
                 InferenceCoordinator.InferenceFailedEventResponse e =
                         InferenceCoordinator.getInferenceFailedEventFromLog(log);
                 out.add(new Outcome(e.requestId, false, e.code.intValueExact(), e.reason, e.callbackSucceeded,
-                        log.getTransactionHash(), log.getBlockNumber().longValueExact()));
+                        log.getTransactionHash(), log.getBlockNumber().longValueExact(), e.oracle));
             }
         }
         return out;

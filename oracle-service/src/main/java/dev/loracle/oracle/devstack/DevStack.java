@@ -267,6 +267,11 @@ public final class DevStack implements AutoCloseable {
     }
 
     /** Addresses and endpoints as one JSON object (what --keep-running prints). */
+    /** Base URL of the oracle node's REST API. */
+    public String oracleRestUrl() {
+        return oracleSettings.restUrl();
+    }
+
     public String endpointsJson() {
         StringBuilder json = new StringBuilder("{\n");
         json.append("  \"rpcUrl\": \"").append(anvil.httpUrl()).append("\",\n");
@@ -278,6 +283,12 @@ public final class DevStack implements AutoCloseable {
         json.append("  \"oracle\": \"").append(DevAccounts.get(ORACLE_ACCOUNT).getAddress()).append("\",\n");
         json.append("  \"ipfsApi\": \"").append(ipfs.apiUrl()).append("\",\n");
         json.append("  \"oracleRest\": \"").append(oracleSettings.restUrl()).append("\",\n");
+        json.append("  \"devApiKey\": \"").append(OracleSettings.DEV_API_KEY).append("\",\n");
+        json.append("  \"devAdminKey\": \"").append(OracleSettings.DEV_ADMIN_KEY).append("\",\n");
+        json.append("  \"completions\": {\"url\": \"").append(oracleSettings.restUrl()).append("/v1/completions\", ")
+                .append("\"header\": \"Authorization: Bearer ").append(OracleSettings.DEV_API_KEY).append("\", ")
+                .append("\"body\": {\"model\": \"").append(OracleSettings.MODEL_NAME)
+                .append("\", \"prompt\": \"Once upon a time\", \"max_tokens\": 32}},\n");
         json.append("  \"userAccount\": \"").append(DevAccounts.get(USER_ACCOUNT).getAddress()).append("\",\n");
         json.append("  \"userPrivateKey\": \"").append(Numeric.toHexStringWithPrefixZeroPadded(
                 DevAccounts.get(USER_ACCOUNT).getEcKeyPair().getPrivateKey(), 64)).append("\",\n");

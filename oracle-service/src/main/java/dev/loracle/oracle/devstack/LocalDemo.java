@@ -30,8 +30,8 @@ import tools.jackson.databind.JsonNode;
 public final class LocalDemo {
     private static final String USAGE = """
             usage: scripts/demo [options]
-              --keep-running       leave chain, IPFS and oracle running after the story; print endpoints as JSON
-                                   and write them to --endpoints-file
+              --keep-running       leave chain, IPFS and oracle running after the story; print endpoints (with
+                                   a dev API key for /v1/completions) as JSON and write them to --endpoints-file
               --endpoints-file F   where --keep-running writes the endpoints JSON (default <tmp>/loracle-dev-stack.json)
               --block-time N       mine a block every N seconds instead of one per transaction
               --prompt TEXT        opening of the story (default "Once upon a time")
@@ -121,6 +121,10 @@ public final class LocalDemo {
                 } catch (IOException e) {
                     progress("cannot write " + options.endpointsFile() + ": " + e.getMessage());
                 }
+                progress("completions API (dev key " + OracleSettings.DEV_API_KEY + "): curl -s " + stack.oracleRestUrl()
+                        + "/v1/completions -H 'Authorization: Bearer " + OracleSettings.DEV_API_KEY + "' -H 'Content-Type: "
+                        + "application/json' -d '{\"model\":\"" + OracleSettings.MODEL_NAME
+                        + "\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
                 progress("stack is running; press Ctrl-C to stop it");
                 awaitCtrlC();
                 return 0;

@@ -70,6 +70,33 @@ public final class OracleRestClient {
         return get("/actuator/health").orElseThrow(() -> new IllegalStateException("no /actuator/health"));
     }
 
+    /**
+     * The sum of every sample of a Prometheus series on {@code /actuator/prometheus} (e.g.
+     * {@code loracle_generations_total}), over all label sets; 0 when the node has none yet.
+     */
+    public double prometheus(String series) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/actuator/prometheus"))
+                .timeout(Duration.ofSeconds(5)).GET().build();
+        try {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException("GET /actuator/prometheus answered HTTP " + response.statusCode());
+            }
+            double sum = 0;
+            for (String line : response.body().split("\n")) {
+                if (line.startsWith(series + " ") || line.startsWith(series + "{")) {
+                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return sum;
+        } catch (IOException e) {
+            throw new IllegalStateException("GET " + baseUrl + "/actuator/prometheus failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     private Optional<JsonNode> get(String path) {
         HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + path))
                 .timeout(Duration.ofSeconds(5))

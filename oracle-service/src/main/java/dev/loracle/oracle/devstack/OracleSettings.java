@@ -90,6 +90,12 @@ public record OracleSettings(String rpcUrl, String wsUrl, boolean websocket, Str
                 dataDir, httpPort, confirmations, txConfirmations, startBlock, pollInterval, fetchTimeout, url, user);
     }
 
+    /** The same node configuration for another oracle: its own key, data directory and port. */
+    public OracleSettings forOracle(String privateKey, Path newDataDir, int newHttpPort) {
+        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, privateKey, ipfsApiUrl, modelsDir, newDataDir,
+                newHttpPort, confirmations, txConfirmations, startBlock, pollInterval, fetchTimeout, null, null);
+    }
+
     /** {@code http://127.0.0.1:PORT} of the node's REST API. */
     public String restUrl() {
         return "http://127.0.0.1:" + httpPort;

@@ -19,7 +19,11 @@ import org.springframework.context.annotation.Configuration;
 import java.time.Duration;
 import java.time.Instant;
 
-/** Health of the node's four dependencies: chain (RPC + ingestion), IPFS (adapter fetches), runtime, journal. */
+/**
+ * Health of the node's four dependencies: chain (RPC + ingestion), IPFS (adapter fetches), runtime, journal. Health is
+ * public, so it shows no secrets: endpoints only as scheme://host:port (provider URLs carry API keys in their path or
+ * query) and no error texts (they quote URLs); the logs have the details.
+ */
 @Configuration(proxyBeanMethods = false)
 public class NodeHealth {
 
@@ -33,10 +37,9 @@ public class NodeHealth {
             boolean fresh = last != null && Duration.between(last, Instant.now()).toSeconds() < 30;
             Health.Builder b = fresh && i.lastError() == null ? Health.up() : Health.down();
             b.withDetail("head", i.head()).withDetail("websocket", i.webSocketUp() ? "up" : "down")
-                    .withDetail("rpc", g.preferredEndpoint().url());
+                    .withDetail("rpc", origin(String.valueOf(g.preferredEndpoint().url())));
             if (last != null) b.withDetail("lastIngestion", last.toString());
-            if (i.lastError() != null) b.withDetail("ingestionError", i.lastError());
-            if (g.lastError() != null) b.withDetail("lastRpcError", g.lastError());
+            b.withDetail("ingestionFailing", i.lastError() != null).withDetail("rpcErrorsSeen", g.lastError() != null);
             return b.build();
         };
     }
@@ -48,7 +51,7 @@ public class NodeHealth {
         return () -> {
             CacheStats s = cache.stats();
             java.util.Map<String, String> breakers = new java.util.LinkedHashMap<>();
-            for (IpfsEndpoint e : endpoints.endpoints()) breakers.put(e.name() + " " + e.url(), endpoints.breaker(e.name()).getState().name());
+            for (IpfsEndpoint e : endpoints.endpoints()) breakers.put(e.name() + " " + origin(String.valueOf(e.url())), endpoints.breaker(e.name()).getState().name());
             var probe = lastProbe.get();
             if (probe == null || Duration.between(probe.getKey(), Instant.now()).toSeconds() >= 5) {
                 String answer = null;
@@ -81,6 +84,17 @@ public class NodeHealth {
                     .withDetail("baseBytes", s.baseBytes()).withDetail("redLineBytes", s.redLineBytes())
                     .withDetail("queueDepth", pipeline.queueDepth()).withDetail("accepting", pipeline.accepting()).build();
         };
+    }
+
+    /** scheme://host:port of a URL: enough to tell endpoints apart, without the path, query or user info. */
+    public static String origin(String url) {
+        try {
+            java.net.URI u = java.net.URI.create(url);
+            if (u.getHost() == null) return "<redacted>";
+            return u.getScheme() + "://" + u.getHost() + (u.getPort() >= 0 ? ":" + u.getPort() : "");
+        } catch (IllegalArgumentException e) {
+            return "<redacted>";
+        }
     }
 
     @Bean

@@ -18,14 +18,25 @@ import java.util.stream.Collectors;
  * @param topP        fixed-point 1e4
  * @param seed        uint64
  * @param deadline    unix seconds, 0 = none
+ * @param promptFormat how the prompt is written (RAW text or CHAT messages)
  */
 public record InferenceSpec(String id, RequestOrigin origin, String consumer, String modelId, List<AdapterSpec> adapters,
                             byte[] prompt, long maxTokens, long temperature, long topP, BigInteger seed,
-                            long callbackGasLimit, long deadline, BigInteger fee, String assignedOracle, long exclusiveUntil) {
+                            long callbackGasLimit, long deadline, BigInteger fee, String assignedOracle, long exclusiveUntil,
+                            PromptFormat promptFormat) {
 
     public InferenceSpec {
         adapters = List.copyOf(adapters);
         prompt = prompt.clone();
+        java.util.Objects.requireNonNull(promptFormat, "promptFormat");
+    }
+
+    /** A raw-text request. */
+    public InferenceSpec(String id, RequestOrigin origin, String consumer, String modelId, List<AdapterSpec> adapters,
+                         byte[] prompt, long maxTokens, long temperature, long topP, BigInteger seed,
+                         long callbackGasLimit, long deadline, BigInteger fee, String assignedOracle, long exclusiveUntil) {
+        this(id, origin, consumer, modelId, adapters, prompt, maxTokens, temperature, topP, seed, callbackGasLimit, deadline,
+                fee, assignedOracle, exclusiveUntil, PromptFormat.RAW);
     }
 
     @Override
@@ -71,7 +82,8 @@ public record InferenceSpec(String id, RequestOrigin origin, String consumer, St
                 && s.modelId.equals(modelId) && s.adapters.equals(adapters) && Arrays.equals(s.prompt, prompt)
                 && s.maxTokens == maxTokens && s.temperature == temperature && s.topP == topP && s.seed.equals(seed)
                 && s.callbackGasLimit == callbackGasLimit && s.deadline == deadline && s.fee.equals(fee)
-                && java.util.Objects.equals(s.assignedOracle, assignedOracle) && s.exclusiveUntil == exclusiveUntil;
+                && java.util.Objects.equals(s.assignedOracle, assignedOracle) && s.exclusiveUntil == exclusiveUntil
+                && s.promptFormat == promptFormat;
     }
 
     @Override
@@ -81,7 +93,7 @@ public record InferenceSpec(String id, RequestOrigin origin, String consumer, St
 
     @Override
     public String toString() {
-        return "InferenceSpec[id=" + id + ", origin=" + origin + ", adapters=" + adapters.size() + ", promptBytes=" + prompt.length
+        return "InferenceSpec[id=" + id + ", origin=" + origin + ", adapters=" + adapters.size() + ", promptBytes=" + prompt.length + ", promptFormat=" + promptFormat
                 + ", maxTokens=" + maxTokens + ", temperature=" + temperature + ", topP=" + topP + ", seed=" + seed + "]";
     }
 }

@@ -42,14 +42,15 @@ public class RequestJournal {
         try {
             jdbc.sql("""
                     INSERT INTO inference_request (id, origin, state, version, consumer, model_id, adapters, adapter_set_key,
-                        prompt_hex, max_tokens, temperature, top_p, seed, callback_gas_limit, deadline, fee, assigned_oracle,
+                        prompt_hex, prompt_format, max_tokens, temperature, top_p, seed, callback_gas_limit, deadline, fee, assigned_oracle,
                         exclusive_until, block_number, block_hash, log_index, request_tx_hash, seen_at, updated_at)
-                    VALUES (:id, :origin, 'RECEIVED', 0, :consumer, :modelId, :adapters, :key, :prompt, :maxTokens, :temperature,
+                    VALUES (:id, :origin, 'RECEIVED', 0, :consumer, :modelId, :adapters, :key, :prompt, :format, :maxTokens, :temperature,
                         :topP, :seed, :cbGas, :deadline, :fee, :assigned, :exclusiveUntil, :blockNumber, :blockHash, :logIndex,
                         :txHash, :now, :now)""")
                     .param("id", spec.id()).param("origin", spec.origin().name()).param("consumer", spec.consumer())
                     .param("modelId", spec.modelId()).param("adapters", spec.adaptersEncoded()).param("key", spec.adapterSetKey())
-                    .param("prompt", Numeric.toHexStringNoPrefix(spec.prompt())).param("maxTokens", spec.maxTokens())
+                    .param("prompt", Numeric.toHexStringNoPrefix(spec.prompt())).param("format", spec.promptFormat().name())
+                    .param("maxTokens", spec.maxTokens())
                     .param("temperature", spec.temperature()).param("topP", spec.topP()).param("seed", spec.seed().toString())
                     .param("cbGas", spec.callbackGasLimit()).param("deadline", spec.deadline()).param("fee", spec.fee().toString())
                     .param("assigned", spec.assignedOracle()).param("exclusiveUntil", spec.exclusiveUntil())
@@ -75,6 +76,7 @@ public class RequestJournal {
         int n = jdbc.sql("""
                         UPDATE inference_request SET state = 'RECEIVED', version = version + 1, reason = :reason, failure_code = NULL,
                             consumer = :consumer, model_id = :modelId, adapters = :adapters, adapter_set_key = :key, prompt_hex = :prompt,
+                            prompt_format = :format,
                             max_tokens = :maxTokens, temperature = :temperature, top_p = :topP, seed = :seed, callback_gas_limit = :cbGas,
                             deadline = :deadline, fee = :fee, assigned_oracle = :assigned, exclusive_until = :exclusiveUntil,
                             block_number = :blockNumber, block_hash = :blockHash, log_index = :logIndex, request_tx_hash = :txHash,
@@ -85,7 +87,8 @@ public class RequestJournal {
                         WHERE id = :id AND version = :version""")
                 .param("reason", reason).param("consumer", spec.consumer()).param("modelId", spec.modelId())
                 .param("adapters", spec.adaptersEncoded()).param("key", spec.adapterSetKey())
-                .param("prompt", Numeric.toHexStringNoPrefix(spec.prompt())).param("maxTokens", spec.maxTokens())
+                .param("prompt", Numeric.toHexStringNoPrefix(spec.prompt())).param("format", spec.promptFormat().name())
+                .param("maxTokens", spec.maxTokens())
                 .param("temperature", spec.temperature()).param("topP", spec.topP()).param("seed", spec.seed().toString())
                 .param("cbGas", spec.callbackGasLimit()).param("deadline", spec.deadline()).param("fee", spec.fee().toString())
                 .param("assigned", spec.assignedOracle()).param("exclusiveUntil", spec.exclusiveUntil())
@@ -247,7 +250,7 @@ public class RequestJournal {
                 Numeric.hexStringToByteArray(rs.getString("prompt_hex")), rs.getLong("max_tokens"), rs.getLong("temperature"),
                 rs.getLong("top_p"), new BigInteger(rs.getString("seed")), rs.getLong("callback_gas_limit"),
                 rs.getLong("deadline"), new BigInteger(rs.getString("fee")), rs.getString("assigned_oracle"),
-                rs.getLong("exclusive_until"));
+                rs.getLong("exclusive_until"), PromptFormat.valueOf(rs.getString("prompt_format")));
         Long block = nullableLong(rs, "block_number");
         ChainOrigin origin = block == null ? null
                 : new ChainOrigin(block, rs.getString("block_hash"), rs.getLong("log_index"), rs.getString("request_tx_hash"));

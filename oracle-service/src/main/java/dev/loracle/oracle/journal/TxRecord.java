@@ -8,7 +8,8 @@ public record TxRecord(long id, String requestId, TxKind kind, long nonce, Strin
                        BigInteger maxFee, BigInteger priorityFee, long gasLimit, TxStatus status, Long blockNumber,
                        String blockHash, Long gasUsed, BigInteger feePaidWei, int broadcasts, long createdAt, long lastSentAt) {
 
-    public enum TxKind { FULFIL, FAILURE }
+    /** WITHDRAW: the oracle collecting its credited fees (request id {@code withdraw-<millis>}). */
+    public enum TxKind { FULFIL, FAILURE, WITHDRAW }
 
     /** PENDING: sent, no receipt. MINED: receipt seen, waiting for confirmations. CONFIRMED / REVERTED: final.
      *  SUPERSEDED: its nonce was used by another of our txs (e.g. a re-submission after a reorg). */

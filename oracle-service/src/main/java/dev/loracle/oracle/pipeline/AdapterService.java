@@ -7,6 +7,9 @@ import dev.loracle.ipfs.ContentNotFoundException;
 import dev.loracle.ipfs.ContentTooLargeException;
 import dev.loracle.ipfs.FetchedContent;
 import dev.loracle.ipfs.IpfsException;
+import dev.loracle.ipfs.IpfsRpcException;
+import dev.loracle.ipfs.IpfsTransportException;
+import dev.loracle.ipfs.IpfsUnavailableException;
 import dev.loracle.ipfs.VerificationException;
 import dev.loracle.oracle.journal.AdapterSpec;
 import dev.loracle.oracle.journal.InferenceSpec;
@@ -26,11 +29,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Turns a request's adapter list into validated runtime adapters: CID parsing, verified fetch through the IPFS adapter
- * cache, PEFT parsing and shape validation, each failure mapped to the precise on-chain failure code. Parsed adapters are
- * kept in a small LRU (by CID) so warm requests skip parsing.
+ * cache, PEFT parsing and shape validation, each failure mapped to the precise on-chain failure code. An outage of this
+ * node's IPFS access is not a failure of the request: it surfaces as {@link AdaptersUnavailableException} (retried).
+ * A CID is fetched and parsed once however many requests name it at the same time (single flight), and parsed adapters
+ * are kept in an LRU bounded in bytes so warm requests skip parsing.
  */
 public class AdapterService {
     private static final Logger log = LoggerFactory.getLogger(AdapterService.class);
@@ -39,19 +47,31 @@ public class AdapterService {
     private final ModelShape shape;
     private final long maxAdapterBytes;
     private final MeterRegistry meters;
-    private final Map<String, LoraAdapter> parsed;
+    private final long maxParsedBytes;
+    private final Map<String, LoraAdapter> parsed = new LinkedHashMap<>(16, 0.75f, true);
+    private long parsedBytes;
+    private final Map<String, CompletableFuture<LoraAdapter>> loading = new ConcurrentHashMap<>();
 
-    public AdapterService(AdapterCache cache, ModelShape shape, long maxAdapterBytes, int parsedEntries, MeterRegistry meters) {
+    /**
+     * @param maxParsedBytes bytes of parsed adapters kept for reuse (least recently used dropped first)
+     */
+    public AdapterService(AdapterCache cache, ModelShape shape, long maxAdapterBytes, long maxParsedBytes, MeterRegistry meters) {
         this.cache = cache;
         this.shape = shape;
         this.maxAdapterBytes = maxAdapterBytes;
+        this.maxParsedBytes = maxParsedBytes;
         this.meters = meters;
-        this.parsed = new LinkedHashMap<>(16, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, LoraAdapter> eldest) {
-                return size() > parsedEntries;
-            }
-        };
+        meters.gauge("loracle.adapters.parsed.bytes", this, a -> a.parsedBytes());
+    }
+
+    /** Bytes of parsed adapters held for reuse. */
+    public synchronized long parsedBytes() {
+        return parsedBytes;
+    }
+
+    /** Fetches and parses a CID ahead of any request (pinned / pre-warmed adapters); throws what a request would. */
+    public LoraAdapter prewarm(String cid) {
+        return adapter(Cid.parse(cid), 0);
     }
 
     public AdapterCache cache() {
@@ -92,13 +112,51 @@ public class AdapterService {
 
     private LoraAdapter adapter(Cid cid, int index) {
         String key = cid.toString();
-        synchronized (parsed) {
+        synchronized (this) {
             LoraAdapter warm = parsed.get(key);
             if (warm != null) {
                 meters.counter("loracle.adapters.parsed", "result", "hit").increment();
                 return warm;
             }
         }
+        CompletableFuture<LoraAdapter> mine = new CompletableFuture<>();
+        CompletableFuture<LoraAdapter> running = loading.putIfAbsent(key, mine);
+        if (running != null) { // another request is fetching this CID: share its outcome
+            meters.counter("loracle.adapters.parsed", "result", "shared").increment();
+            try {
+                return running.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof PipelineFailure f) throw new PipelineFailure(f.code(), f.getMessage().replaceFirst("^adapter \\d+", "adapter " + index));
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                throw e;
+            }
+        }
+        try {
+            LoraAdapter adapter = fetchAndParse(cid, key, index);
+            remember(key, adapter);
+            mine.complete(adapter);
+            return adapter;
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            loading.remove(key, mine);
+        }
+    }
+
+    private synchronized void remember(String key, LoraAdapter adapter) {
+        if (adapter.bytes() > maxParsedBytes || parsed.containsKey(key)) return;
+        parsed.put(key, adapter);
+        parsedBytes += adapter.bytes();
+        for (var it = parsed.entrySet().iterator(); parsedBytes > maxParsedBytes && it.hasNext(); ) {
+            var eldest = it.next();
+            parsedBytes -= eldest.getValue().bytes();
+            it.remove();
+        }
+    }
+
+    private LoraAdapter fetchAndParse(Cid cid, String key, int index) {
+        meters.counter("loracle.adapters.parsed", "result", "miss").increment();
         FetchedContent content;
         try {
             content = cache.get(cid);
@@ -108,6 +166,8 @@ public class AdapterService {
             throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") failed verification: " + e.getMessage());
         } catch (ContentNotFoundException e) {
             throw new PipelineFailure(FailureCode.ADAPTER_NOT_FOUND, "adapter " + index + " (" + key + ") not found on IPFS: " + e.getMessage());
+        } catch (IpfsUnavailableException | IpfsTransportException | IpfsRpcException e) {
+            throw new AdaptersUnavailableException("IPFS unavailable while fetching adapter " + key + ": " + e.getMessage(), e);
         } catch (IpfsException e) {
             throw new PipelineFailure(FailureCode.ADAPTER_NOT_FOUND, "adapter " + index + " (" + key + ") could not be fetched after retries: " + e.getMessage());
         }
@@ -131,9 +191,6 @@ public class AdapterService {
             adapter.validateAgainst(shape);
         } catch (AdapterValidationException e) {
             throw new PipelineFailure(FailureCode.ADAPTER_INCOMPATIBLE, "adapter " + index + " (" + key + ") does not fit the model: " + e.getMessage());
-        }
-        synchronized (parsed) {
-            parsed.put(key, adapter);
         }
         log.debug("adapter {} ready ({} bytes, rank {})", key, adapter.bytes(), adapter.rankMax());
         return adapter;

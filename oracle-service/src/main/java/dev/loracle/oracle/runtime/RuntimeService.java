@@ -9,6 +9,8 @@ import dev.loracle.runtime.engine.TokenListener;
 import dev.loracle.runtime.lora.ModelShape;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import dev.loracle.runtime.memory.MemoryBudget;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,14 +46,26 @@ public class RuntimeService implements AutoCloseable {
     private final InferenceEngine engine;
     private final AttachMode mode;
     private final String modelName;
+    private final MeterRegistry meters;
+    private final Timer attachLatency;
+    private final Timer detachLatency;
     private final ReentrantLock lock = new ReentrantLock();
     private volatile Resident resident;
     private volatile UnloadListener unloadListener = ids -> { };
 
-    public RuntimeService(InferenceEngine engine, AttachMode mode, String modelName) {
+    public RuntimeService(InferenceEngine engine, AttachMode mode, String modelName, MeterRegistry meters) {
         this.engine = engine;
         this.mode = mode;
         this.modelName = modelName;
+        this.meters = meters;
+        this.attachLatency = Timer.builder("loracle.adapters.attach.latency").description("adapter set attach time")
+                .publishPercentileHistogram().register(meters);
+        this.detachLatency = Timer.builder("loracle.adapters.detach.latency").description("adapter set detach time")
+                .publishPercentileHistogram().register(meters);
+    }
+
+    public AttachMode attachMode() {
+        return mode;
     }
 
     public void setUnloadListener(UnloadListener listener) {
@@ -88,11 +102,14 @@ public class RuntimeService implements AutoCloseable {
                 if (r != null) unloaded = detachLocked(r);
                 long t0 = System.nanoTime();
                 Attachment a = engine.attach(adapters, mode);
+                attachLatency.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+                for (String cid : cids) meters.counter("loracle.adapter.loads", "cid", cid).increment();
                 resident = r = new Resident(key, a, List.copyOf(cids), new LinkedHashSet<>(), new LinkedHashSet<>());
                 log.info("attached adapter set {} ({} adapters, {}) in {} ms; runtime memory {} bytes", key, adapters.size(), mode,
                         (System.nanoTime() - t0) / 1_000_000, engine.memory().used());
             }
             r.users().add(requestId);
+            for (String cid : r.cids()) meters.counter("loracle.adapter.requests", "cid", cid).increment();
         } finally {
             lock.unlock();
         }
@@ -143,13 +160,21 @@ public class RuntimeService implements AutoCloseable {
     }
 
     private List<String> detachLocked(Resident r) {
+        long t0 = System.nanoTime();
         engine.detach(r.attachment());
+        detachLatency.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         resident = null;
         log.info("detached adapter set {}; runtime memory back to {} bytes (base {})", r.key(), engine.memory().used(),
                 engine.memory().baseBytes());
         List<String> ids = new ArrayList<>(r.released());
         ids.addAll(r.users()); // users of a set detached early are unloaded too; they are told again on release
         return ids;
+    }
+
+    /** Device bytes held by adapters now (everything above the base). */
+    public long adapterResidentBytes() {
+        MemoryBudget m = engine.memory();
+        return Math.max(0, m.used() - m.baseBytes());
     }
 
     public String residentKey() {

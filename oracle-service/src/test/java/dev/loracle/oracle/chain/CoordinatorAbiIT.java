@@ -1,6 +1,7 @@
 package dev.loracle.oracle.chain;
 
 import dev.loracle.contracts.FailureCode;
+import dev.loracle.contracts.NumericProfile;
 import dev.loracle.contracts.ResultCommitment;
 import dev.loracle.contracts.devchain.AnvilProcess;
 import dev.loracle.contracts.devchain.Deployment;
@@ -127,13 +128,16 @@ class CoordinatorAbiIT {
 
         assertThat(client.isPending(spec.requestId())).isTrue();
         assertThat(client.isPending(spec.requestId().add(BigInteger.ONE))).isFalse();
-        assertThat(client.weightsHash(spec.modelId())).isEqualTo(WEIGHTS_HASH);
-        assertThat(client.weightsHash("0x" + "00".repeat(31) + "01")).isEqualTo(new byte[32]);
+        assertThat(client.model(spec.modelId()).weightsHash()).isEqualTo(WEIGHTS_HASH);
+        assertThat(client.model(spec.modelId()).profile()).isEqualTo(NumericProfile.DEV_DEFAULT.toString());
+        assertThat(client.model("0x" + "00".repeat(31) + "01")).isNull();
 
         // the commitment as the pipeline computes it, which the contract recomputes
         byte[] output = " found a shiny star.".getBytes(StandardCharsets.UTF_8);
-        byte[] commitment = ResultCommitment.compute(WEIGHTS_HASH, InferenceRequestConverter.toStructAdapters(spec.adapters()),
-                spec.maxTokens(), spec.temperature(), spec.topP(), spec.seed(), output);
+        byte[] commitment = ResultCommitment.compute(spec.requestId(), Numeric.hexStringToByteArray(spec.modelId()),
+                new ResultCommitment.ModelBinding(WEIGHTS_HASH, NumericProfile.DEV_DEFAULT.toString()),
+                InferenceRequestConverter.toStructAdapters(spec.adapters()), spec.prompt(), spec.maxTokens(), spec.temperature(),
+                spec.topP(), spec.seed(), output);
 
         // one field off and the contract's commitment check refuses the call (the estimate reverts, nothing is sent)
         InferenceSpec otherSeed = new InferenceSpec(spec.id(), spec.origin(), spec.consumer(), spec.modelId(), spec.adapters(),
@@ -183,7 +187,7 @@ class CoordinatorAbiIT {
     /** StoryTeller.tellStory from the user; returns the fee paid. */
     private BigInteger requestStory(List<StoryTeller.Adapter> adapters, String prompt, int maxTokens) throws Exception {
         byte[] modelId = Numeric.hexStringToByteArray(deployment.modelId());
-        BigInteger fee = coordinatorAsUser.quoteFee(modelId, BigInteger.valueOf(adapters.size()), BigInteger.valueOf(maxTokens)).send();
+        BigInteger fee = storyTeller.quoteStory(modelId, BigInteger.valueOf(adapters.size()), BigInteger.valueOf(maxTokens)).send();
         TransactionReceipt r = storyTeller.tellStory(modelId, adapters, prompt, BigInteger.valueOf(maxTokens), SEED, fee).send();
         assertThat(r.isStatusOK()).as("tellStory succeeded").isTrue();
         return fee;

@@ -162,7 +162,7 @@ public final class LocalStack {
             for (int i = 0; i < cids.size(); i++) {
                 styles.add(new StoryTeller.Adapter(cids.get(i).toBytes(), BigInteger.valueOf(weights.get(i))));
             }
-            BigInteger fee = coordinator.quoteFee(modelId(), BigInteger.valueOf(cids.size()), BigInteger.valueOf(maxTokens)).send();
+            BigInteger fee = storyTeller.quoteStory(modelId(), BigInteger.valueOf(cids.size()), BigInteger.valueOf(maxTokens)).send();
             TransactionReceipt r = storyTeller.tellStory(modelId(), styles, prompt, BigInteger.valueOf(maxTokens), BigInteger.valueOf(seed), fee).send();
             if (!r.isStatusOK()) throw new IllegalStateException("tellStory reverted: " + r.getRevertReason());
             var events = InferenceCoordinator.getInferenceRequestedEvents(r);

@@ -37,20 +37,25 @@ import java.util.concurrent.TimeUnit;
  * <ol>
  *   <li>Oracle overhead per request on Anvil automine with warm adapters: event journaled -> fulfil tx sent, minus
  *       generation time (the node's {@code loracle.oracle.overhead} timer), p50 / p99 over sequential requests.</li>
- *   <li>Sustained throughput: 200 StoryTeller requests over 20 distinct adapter sets, sent as fast as the consumer can
- *       sign them, until all are UNLOADED; nothing may be lost (all fulfilled on-chain exactly once).</li>
+ *   <li>Sustained throughput: {@code bench.throughput.requests} (256) StoryTeller requests over {@code bench.sets} (128)
+ *       distinct adapter sets of 1-4 adapters, {@code bench.maxTokens} (64) tokens each, sent as fast as the consumer can
+ *       sign them, until all are UNLOADED; nothing may be lost (all fulfilled on-chain exactly once), end-to-end latency
+ *       p50/p99 (event seen -> confirmed), runtime memory back to base at the end. The earlier load shape is
+ *       {@code -Dbench.throughput.requests=200 -Dbench.sets=20 -Dbench.maxTokens=16 -Dbench.maxAdapters=2}.</li>
  * </ol>
  */
 public final class OracleBenchmark {
     private static final int MAX_TOKENS = 16;
+    private static final int THROUGHPUT_TOKENS = Integer.getInteger("bench.maxTokens", 64);
 
     public static void main(String[] args) throws Exception {
         int overheadRequests = Integer.getInteger("bench.overhead.requests", 60);
-        int throughputRequests = Integer.getInteger("bench.throughput.requests", 200);
-        int sets = Integer.getInteger("bench.sets", 20);
+        int throughputRequests = Integer.getInteger("bench.throughput.requests", 256);
+        int sets = Integer.getInteger("bench.sets", 128);
+        int maxAdapters = Integer.getInteger("bench.maxAdapters", 4);
         LocalStack stack = LocalStack.get();
         List<Cid> pool = new ArrayList<>(stack.adapterCids());
-        pool.addAll(stack.publishMore(Math.max(0, sets / 2 + 1 - pool.size()), 5000));
+        pool.addAll(stack.publishMore(Math.max(0, Math.min(16, sets / 2 + 1) - pool.size()), 5000));
         try (LocalStack.Chain chain = new LocalStack.Chain(null, stack); TestDatabases.Db db = TestDatabases.create(TestDatabases.Kind.H2)) {
             Path cache = Files.createTempDirectory("loracle-bench-cache");
             Map<String, Object> props = OracleNode.properties(stack, chain, db, cache);
@@ -84,28 +89,47 @@ public final class OracleBenchmark {
                 // --- 2. throughput: 200 requests over 20 adapter sets, sent back to back
                 List<List<Cid>> adapterSets = new ArrayList<>();
                 List<List<Integer>> weightSets = new ArrayList<>();
-                for (int s = 0; s < sets; s++) {
-                    adapterSets.add(List.of(pool.get(s % pool.size()), pool.get((s + 1) % pool.size())));
-                    weightSets.add(List.of(2_000 + 100 * s, 3_000));
+                for (int s = 0; s < sets; s++) { // 1..maxAdapters adapters; distinct weights make every set distinct
+                    int n = maxAdapters == 2 ? 2 : 1 + s % maxAdapters;
+                    List<Cid> set = new ArrayList<>();
+                    List<Integer> weights = new ArrayList<>();
+                    for (int k = 0; k < n; k++) {
+                        set.add(pool.get((s + k * 5) % pool.size()));
+                        weights.add(k == 0 ? 2_000 + 10 * s : 3_000);
+                    }
+                    adapterSets.add(set);
+                    weightSets.add(weights);
                 }
                 List<String> ids = sendBatch(chain, adapterSets, weightSets, throughputRequests);
                 long t0 = System.nanoTime();
                 long firstSeen = Long.MAX_VALUE, lastUnloaded = 0;
                 int unloaded = 0;
+                List<Long> endToEndMs = new ArrayList<>();
                 for (String id : ids) {
                     JournalEntry e = OracleNode.awaitState(journal, id, Set.of(RequestState.UNLOADED, RequestState.FAILED,
-                            RequestState.CANCELLED, RequestState.EXPIRED), Duration.ofMinutes(5));
+                            RequestState.CANCELLED, RequestState.EXPIRED), Duration.ofMinutes(10));
                     if (e.state() == RequestState.UNLOADED) unloaded++;
+                    if (e.timings().confirmedAt() != null) endToEndMs.add(e.timings().confirmedAt() - e.timings().seenAt());
                     firstSeen = Math.min(firstSeen, e.timings().seenAt());
                     lastUnloaded = Math.max(lastUnloaded, e.timings().unloadedAt() == null ? 0 : e.timings().unloadedAt());
                 }
                 long pendingLeft = 0;
                 for (String id : ids) if (chain.coordinator.isPending(new BigInteger(id.substring(2), 16)).send()) pendingLeft++;
                 double seconds = (lastUnloaded - firstSeen) / 1000.0;
-                System.out.printf("%n=== sustained throughput: %d requests over %d adapter sets ===%n", ids.size(), sets);
+                System.out.printf("%n=== sustained throughput: %d requests over %d adapter sets (1-%d adapters, %d tokens) ===%n",
+                        ids.size(), sets, maxAdapters, THROUGHPUT_TOKENS);
                 System.out.printf("  UNLOADED %d / %d, still pending on-chain %d, wall %.2f s (first event seen -> last unloaded), %.1f requests/s%n",
                         unloaded, ids.size(), pendingLeft, seconds, ids.size() / seconds);
                 System.out.printf("  (waited %.1f s after the last request was sent)%n", (System.nanoTime() - t0) / 1e9);
+                System.out.printf("  end-to-end (event seen -> fulfilment confirmed): p50 = %d ms, p99 = %d ms%n",
+                        pct(endToEndMs, 50), pct(endToEndMs, 99));
+                long sentFulfils = (long) node.bean(MeterRegistry.class).counter("loracle.fulfil.sent").count();
+                var runtime = node.bean(dev.loracle.oracle.runtime.RuntimeService.class);
+                long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (runtime.status().usedBytes() != runtime.status().baseBytes() && System.nanoTime() < end) Thread.sleep(50);
+                System.out.printf("  fulfil txs sent %d for %d requests (duplicates %d); runtime memory %d bytes, base %d%n",
+                        sentFulfils, ids.size(), Math.max(0, sentFulfils - (overheadRequests + 5) - ids.size()),
+                        runtime.status().usedBytes(), runtime.status().baseBytes());
                 System.out.printf("  grouped by adapter set: %.0f requests served by an already-attached set%n",
                         node.bean(MeterRegistry.class).counter("loracle.scheduler.grouped").count());
             }
@@ -125,17 +149,22 @@ public final class OracleBenchmark {
         var web3 = chain.anvil.web3j();
         var consumer = LocalStack.CONSUMER;
         long nonce = web3.ethGetTransactionCount(consumer.getAddress(), DefaultBlockParameterName.PENDING).send().getTransactionCount().longValueExact();
-        BigInteger fee = chain.coordinator.quoteFee(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(MAX_TOKENS)).send();
         List<String> hashes = new ArrayList<>();
+        Map<Integer, BigInteger> fees = new java.util.HashMap<>();
         for (int i = 0; i < count; i++) {
             int s = i % sets.size();
+            int n = sets.get(s).size();
+            if (!fees.containsKey(n)) {
+                fees.put(n, chain.storyTeller.quoteStory(chain.modelId(), BigInteger.valueOf(n), BigInteger.valueOf(THROUGHPUT_TOKENS)).send());
+            }
+            BigInteger fee = fees.get(n);
             List<StoryTeller.Adapter> styles = new ArrayList<>();
             for (int k = 0; k < sets.get(s).size(); k++) {
                 styles.add(new StoryTeller.Adapter(sets.get(s).get(k).toBytes(), BigInteger.valueOf(weights.get(s).get(k))));
             }
             String data = FunctionEncoder.encode(new Function("tellStory", Arrays.asList(new Bytes32(chain.modelId()),
                     new DynamicArray<>(StoryTeller.Adapter.class, styles), new Utf8String("Once upon a time"),
-                    new Uint32(MAX_TOKENS), new Uint64(BigInteger.valueOf(10_000 + i))), List.of()));
+                    new Uint32(THROUGHPUT_TOKENS), new Uint64(BigInteger.valueOf(10_000 + i))), List.of()));
             RawTransaction tx = RawTransaction.createTransaction(chain.anvil.chainId(), BigInteger.valueOf(nonce + i),
                     BigInteger.valueOf(1_500_000), chain.deployment.storyTeller(), fee, data,
                     BigInteger.valueOf(1_000_000_000L), BigInteger.valueOf(50_000_000_000L));

@@ -144,6 +144,19 @@ abstract class OracleNodeIT {
             assertThat(answer.path("choices").get(0).path("text").asString()).isEqualTo(expected);
             String completionId = answer.path("id").asString();
 
+            // an API completion's prompt and output are shown only to callers with a key (on-chain requests to anyone)
+            java.net.URI completionView = java.net.URI.create("http://127.0.0.1:" + node.port() + "/api/requests/" + completionId);
+            var anonymous = http.send(java.net.http.HttpRequest.newBuilder(completionView).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(anonymous.statusCode()).isEqualTo(404);
+            assertThat(anonymous.body()).doesNotContain(expected);
+            var listed = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.port()
+                    + "/api/requests")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(listed.body()).doesNotContain(completionId);
+            var withKey = http.send(java.net.http.HttpRequest.newBuilder(completionView).header("X-Api-Key", OracleNode.API_KEY).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(withKey.statusCode()).isEqualTo(200);
+            assertThat(withKey.body()).contains(completionId);
+
             var streamed = http.send(post.apply(body.formatted(cids.get(0), cids.get(1), ",\"stream\":true"), OracleNode.API_KEY), java.net.http.HttpResponse.BodyHandlers.ofLines());
             assertThat(streamed.statusCode()).isEqualTo(200);
             StringBuilder text = new StringBuilder();
@@ -160,7 +173,7 @@ abstract class OracleNodeIT {
             RuntimeService.Status runtime = node.bean(RuntimeService.class).status();
             assertThat(runtime.usedBytes()).isEqualTo(runtime.baseBytes());
 
-            var view = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.port() + "/api/requests/" + completionId)).build(),
+            var view = http.send(java.net.http.HttpRequest.newBuilder(completionView).header("X-Api-Key", OracleNode.API_KEY).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             assertThat(json.readTree(view.body()).path("state").asString()).isEqualTo("UNLOADED");
             var admin = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.port() + "/api/admin/drain"))
@@ -210,8 +223,8 @@ abstract class OracleNodeIT {
             }
             var failed = InferenceCoordinator.getInferenceFailedEventFromLog(coordinatorLogs("failed", missing).getFirst());
             assertThat(failed.code).isEqualTo(BigInteger.valueOf(FailureCode.ADAPTER_NOT_FOUND.code()));
-            BigInteger fee1 = chain.coordinator.quoteFee(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(8)).send();
-            BigInteger fee2 = chain.coordinator.quoteFee(chain.modelId(), BigInteger.ONE, BigInteger.valueOf(8)).send();
+            BigInteger fee1 = chain.storyTeller.quoteStory(chain.modelId(), BigInteger.TWO, BigInteger.valueOf(8)).send();
+            BigInteger fee2 = chain.storyTeller.quoteStory(chain.modelId(), BigInteger.ONE, BigInteger.valueOf(8)).send();
             // refunds are credited to the consumer contract (pull payment); StoryTeller's claimRefund moves them on
             assertThat(chain.coordinator.credits(chain.deployment.storyTeller()).send().subtract(credit0)).isEqualTo(fee1.add(fee2));
             // the reportFailure txs are confirmed and recorded

@@ -59,6 +59,14 @@ class RequestJournalTest {
         assertThat(entry.chainOrigin()).isEqualTo(origin);
         assertThat(entry.state()).isEqualTo(RequestState.RECEIVED);
         assertThat(entry.spec().adapterSetKey()).isEqualTo(spec.adapterSetKey()).hasSize(40);
+
+        InferenceSpec r = spec(InferenceSpec.chainId(BigInteger.valueOf(43)));
+        InferenceSpec chat = new InferenceSpec(r.id(), r.origin(), r.consumer(), r.modelId(), r.adapters(),
+                "[{\"role\":\"user\",\"content\":\"Hi\"}]".getBytes(), r.maxTokens(), r.temperature(), r.topP(), r.seed(),
+                r.callbackGasLimit(), r.deadline(), r.fee(), r.assignedOracle(), r.exclusiveUntil(), PromptFormat.CHAT);
+        journal.record(chat, origin);
+        assertThat(journal.get(chat.id()).spec()).isEqualTo(chat);
+        assertThat(journal.get(chat.id()).spec().promptFormat()).isEqualTo(PromptFormat.CHAT);
     }
 
     @ParameterizedTest

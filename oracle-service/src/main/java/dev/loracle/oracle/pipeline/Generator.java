@@ -1,0 +1,58 @@
+package dev.loracle.oracle.pipeline;
+
+import dev.loracle.runtime.engine.GenerationRequest;
+import dev.loracle.runtime.engine.GenerationResult;
+import dev.loracle.runtime.engine.TokenListener;
+import dev.loracle.runtime.lora.WeightedAdapter;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The one seam between the node and the engine: requests go in with their adapters, results come back as futures.
+ * {@link SerialGenerator} serves them one at a time on the synchronous engine API; an engine with a continuous batch
+ * implements the same contract by submitting each job at once.
+ */
+public interface Generator extends AutoCloseable {
+
+    /**
+     * One generation.
+     *
+     * @param adapterSetKey requests with equal keys use the same adapters (one residency serves them all)
+     * @param beforeStart   asked right before the generation starts; false = the request is not wanted any more
+     *                      (served elsewhere, cancelled, expired) and the future completes with {@link NotStarted}
+     */
+    record Job(String requestId, String adapterSetKey, List<WeightedAdapter> adapters, List<String> cids,
+               GenerationRequest request, TokenListener listener, BooleanSupplier beforeStart) {
+        public Job {
+            adapters = List.copyOf(adapters);
+            cids = List.copyOf(cids);
+        }
+    }
+
+    /** The job was dropped by its {@code beforeStart} check; nothing was generated. */
+    final class NotStarted extends RuntimeException {
+        public NotStarted(String requestId) {
+            super(requestId + " was not wanted any more when its turn came", null, false, false);
+        }
+    }
+
+    /** Queues the job and returns at once. */
+    CompletableFuture<GenerationResult> submit(Job job);
+
+    /**
+     * The request no longer needs its adapters (confirmed, delivered or failed): their device memory is released once
+     * no other unconfirmed request uses them.
+     */
+    void release(String requestId);
+
+    /** Whether the adapters of {@code adapterSetKey} are resident on the device now. */
+    boolean resident(String adapterSetKey);
+
+    /** Jobs waiting to start. */
+    int queued();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,176 @@
+package dev.loracle.oracle.pipeline;
+
+import dev.loracle.contracts.FailureCode;
+import dev.loracle.oracle.journal.InferenceSpec;
+import dev.loracle.oracle.journal.JournalEntry;
+import dev.loracle.oracle.journal.RequestOrigin;
+import dev.loracle.oracle.journal.RequestState;
+import dev.loracle.oracle.journal.StaleStateException;
+import dev.loracle.runtime.lora.WeightedAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Stage 1: decides whether this node should serve a journaled request, then gets it ready on a pool of fetch threads
+ * (so prompts are checked and adapters fetched for many requests in parallel) and hands it to the scheduler.
+ * <ul>
+ * <li>requests for a model this node does not run are left alone (CANCELLED locally, never failed on-chain);</li>
+ * <li>a request assigned to another oracle waits for the end of its exclusive window, then is served only if it is
+ *     still pending;</li>
+ * <li>an IPFS outage on this node is retried (the request stays in its state) until the deadline margin; then, only if
+ *     the request is assigned to this node, it is failed on-chain as DEADLINE_EXCEEDED (never ADAPTER_NOT_FOUND).</li>
+ * </ul>
+ */
+final class Intake implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Intake.class);
+
+    /** A request whose prompt is checked and whose adapters are fetched and validated. */
+    record Prepared(String id, InferenceSpec spec, String prompt, List<WeightedAdapter> adapters, List<String> cids) {
+    }
+
+    private final PipelineContext ctx;
+    private final AdapterService adapters;
+    private final PromptRenderer prompts;
+    private final Outcomes outcomes;
+    private final GenerationScheduler scheduler;
+    private final ScheduledExecutorService timers;
+    private final ExecutorService fetchPool;
+    /** Why the last fetch of an unfinished request failed for an outage (only requests still in flight or retried). */
+    private final Map<String, String> outages = new ConcurrentHashMap<>();
+
+    Intake(PipelineContext ctx, AdapterService adapters, PromptRenderer prompts, Outcomes outcomes,
+           GenerationScheduler scheduler, ScheduledExecutorService timers) {
+        this.ctx = ctx;
+        this.adapters = adapters;
+        this.prompts = prompts;
+        this.outcomes = outcomes;
+        this.scheduler = scheduler;
+        this.timers = timers;
+        this.fetchPool = Executors.newFixedThreadPool(ctx.cfg().fetchThreads(), Thread.ofPlatform().name("fetch-", 0).daemon().factory());
+    }
+
+    /** Starts preparing {@code id} unless it is in flight already; false when the node is at its limit (the sweep retries). */
+    boolean dispatch(String id) {
+        if (!ctx.accepting().get() || ctx.stopped().get()) return false;
+        if (ctx.inFlight().size() >= ctx.cfg().queueCapacity() + ctx.cfg().fetchThreads()) {
+            ctx.meters().counter("loracle.backpressure").increment();
+            return false; // the journal holds it; the sweep dispatches it when there is room
+        }
+        if (!ctx.inFlight().begin(id)) return true;
+        try {
+            fetchPool.execute(() -> PipelineContext.withMdc(id, () -> prepare(id)));
+        } catch (RuntimeException rejected) {
+            ctx.inFlight().end(id);
+            return false;
+        }
+        return true;
+    }
+
+    private void prepare(String id) {
+        boolean handedOn = false;
+        try {
+            JournalEntry e = ctx.journal().get(id);
+            InferenceSpec spec = e.spec();
+            String prompt = null;
+            switch (e.state()) {
+                case RECEIVED -> {
+                    if (endIfLate(e)) return;
+                    if (spec.origin() == RequestOrigin.CHAIN && !ctx.serves(spec.modelId())) {
+                        outcomes.end(e, RequestState.CANCELLED, "model " + spec.modelId() + " is not served by this node (it serves "
+                                + ctx.servedModelIds() + "); left to the oracles that run it");
+                        return;
+                    }
+                    if (deferredToAssignedOracle(e)) return;
+                    if (spec.origin() == RequestOrigin.CHAIN && !ctx.chain().isPending(spec.requestId())) {
+                        outcomes.end(e, RequestState.CANCELLED, "no longer pending on-chain (served by another oracle or cancelled)");
+                        return;
+                    }
+                    prompt = prompts.render(spec); // checked before anything is fetched
+                    e = ctx.journal().transition(id, RequestState.RECEIVED, RequestState.FETCHING, null);
+                }
+                case FETCHING, RUNNING -> {
+                    if (endIfLate(e)) return;
+                }
+                default -> {
+                    return;
+                }
+            }
+            if (prompt == null) prompt = prompts.render(spec);
+            long t0 = System.nanoTime();
+            List<WeightedAdapter> loaded = adapters.load(spec);
+            ctx.meters().timer("loracle.stage.latency", "stage", "fetch").record(Duration.ofNanos(System.nanoTime() - t0));
+            outages.remove(id);
+            scheduler.schedule(new Prepared(id, spec, prompt, loaded, AdapterService.cidStrings(spec)));
+            handedOn = true;
+        } catch (PipelineFailure f) {
+            outcomes.fail(id, f.code(), f.getMessage());
+        } catch (AdaptersUnavailableException outage) {
+            outages.put(id, outage.getMessage());
+            ctx.meters().counter("loracle.ipfs.outage.retries").increment();
+            log.warn("adapters not fetched this time, retrying until the deadline: {}", outage.getMessage());
+        } catch (StaleStateException stale) {
+            log.debug("skipped: {}", stale.getMessage());
+        } catch (RuntimeException transientError) {
+            // RPC outage or the like: the request stays journaled in its state; the sweep retries it
+            log.warn("request not prepared this time: {}", transientError.toString());
+        } finally {
+            if (!handedOn) ctx.inFlight().end(id);
+        }
+    }
+
+    /**
+     * Ends a request whose deadline margin has come. After an IPFS outage on this node, a request assigned to this node
+     * is failed on-chain (the consumer is refunded at once); one assigned to another oracle is only expired locally.
+     */
+    private boolean endIfLate(JournalEntry e) {
+        String outage = outages.get(e.id());
+        long deadline = e.spec().deadline();
+        boolean late = deadline != 0 && ctx.clock().millis() + ctx.cfg().deadlineMargin().toMillis() >= deadline * 1000;
+        if (late && outage != null && assignedToUs(e.spec())) {
+            outages.remove(e.id());
+            outcomes.fail(e.id(), FailureCode.DEADLINE_EXCEEDED, "adapters could not be fetched before the deadline: " + outage);
+            return true;
+        }
+        if (late) outages.remove(e.id());
+        return outcomes.expireIfLate(e);
+    }
+
+    private boolean assignedToUs(InferenceSpec s) {
+        return s.origin() == RequestOrigin.CHAIN && s.assignedOracle() != null
+                && s.assignedOracle().equalsIgnoreCase(ctx.chain().oracleAddress());
+    }
+
+    /** A request assigned to another oracle is left to it until its exclusive window ends. */
+    private boolean deferredToAssignedOracle(JournalEntry e) {
+        InferenceSpec s = e.spec();
+        if (s.origin() != RequestOrigin.CHAIN || s.assignedOracle() == null || assignedToUs(s)) return false;
+        long waitMs = s.exclusiveUntil() * 1000 + 1000 - ctx.clock().millis();
+        if (waitMs <= 0) return false;
+        log.debug("assigned to oracle {} until {}; looking again then", s.assignedOracle(), s.exclusiveUntil());
+        timers.schedule(() -> dispatch(e.id()), waitMs, TimeUnit.MILLISECONDS);
+        return true;
+    }
+
+    /** Unfinished requests with an outage on record (for the health page). */
+    int outageCount() {
+        return outages.size();
+    }
+
+    void forget(String id) {
+        outages.remove(id);
+    }
+
+    @Override
+    public void close() {
+        fetchPool.shutdownNow();
+    }
+}
