@@ -6,6 +6,7 @@ import dev.loracle.oracle.config.OracleProperties;
 import dev.loracle.oracle.journal.AdapterSpec;
 import dev.loracle.oracle.journal.InferenceSpec;
 import dev.loracle.oracle.journal.JournalEntry;
+import dev.loracle.oracle.journal.PromptFormat;
 import dev.loracle.oracle.journal.RequestJournal;
 import dev.loracle.oracle.journal.RequestOrigin;
 import dev.loracle.oracle.journal.RequestState;
@@ -39,15 +40,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * OpenAI-compatible {@code POST /v1/chat/completions}: the messages are rendered with the model's chat template (from
- * its GGUF), then the request is journaled and served like {@code /v1/completions}; generation stops at the
- * vocabulary's end-of-turn tokens. {@code stream: true} answers with {@code chat.completion.chunk} server-sent events,
- * then {@code [DONE]}.
+ * OpenAI-compatible {@code POST /v1/chat/completions}: the messages are journaled as a CHAT prompt (the JSON list an
+ * on-chain chat request carries) and served like {@code /v1/completions}; the pipeline renders them with the model's
+ * chat template (from its GGUF) and generation stops at the vocabulary's end-of-turn tokens. A model without a template,
+ * or a template that refuses the messages, is a 400 before anything is journaled. {@code stream: true} answers with
+ * {@code chat.completion.chunk} server-sent events, then {@code [DONE]}.
  */
 @RestController
 public class ChatCompletionsController {
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
     private static final int MAX_PROMPT_CHARS = 65_536;
+    private static final tools.jackson.databind.json.JsonMapper JSON = tools.jackson.databind.json.JsonMapper.builder().build();
 
     private final RequestJournal journal;
     private final RequestPipeline pipeline;
@@ -83,7 +86,7 @@ public class ChatCompletionsController {
         }
         String prompt;
         try {
-            prompt = render(template, req.messages(), engine.tokenizer().addBos());
+            prompt = render(template, req.messages(), engine.tokenizer().addBos()); // checked here, rendered again by the pipeline
         } catch (ChatTemplateException e) {
             return CompletionsController.error(HttpStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error");
         }
@@ -113,10 +116,22 @@ public class ChatCompletionsController {
         long topP = Math.round((req.topP() == null ? 1.0 : req.topP()) * 10_000);
         BigInteger seed = BigInteger.valueOf(req.seed() == null ? 0 : req.seed());
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
-        journal.record(new InferenceSpec(id, RequestOrigin.API, null, model.modelId(), adapters, prompt.getBytes(StandardCharsets.UTF_8),
-                maxTokens, temperature, topP, seed, 0, 0, BigInteger.ZERO, null, 0), null);
+        journal.record(new InferenceSpec(id, RequestOrigin.API, null, model.modelId(), adapters, chatJson(req.messages()),
+                maxTokens, temperature, topP, seed, 0, 0, BigInteger.ZERO, null, 0, PromptFormat.CHAT), null);
         long created = System.currentTimeMillis() / 1000;
         return Boolean.TRUE.equals(req.stream()) ? stream(id, created, maxTokens) : blocking(id, created, maxTokens);
+    }
+
+    /** The messages as a CHAT prompt: a JSON list of {"role","content"} objects, UTF-8. */
+    static byte[] chatJson(List<ChatCompletionRequest.Message> messages) {
+        List<Map<String, String>> list = new ArrayList<>();
+        for (ChatCompletionRequest.Message m : messages) {
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("role", m.role());
+            o.put("content", m.content());
+            list.add(o);
+        }
+        return JSON.writeValueAsString(list).getBytes(StandardCharsets.UTF_8);
     }
 
     private ResponseEntity<?> blocking(String id, long created, int maxTokens) {

@@ -54,7 +54,7 @@ public class RequestPipeline implements RequestIntake, AutoCloseable {
         this.outcomes = new Outcomes(ctx);
         this.submitter = new FulfilmentSubmitter(ctx, generator, outcomes);
         GenerationScheduler scheduler = new GenerationScheduler(ctx, generator, outcomes, submitter);
-        this.intake = new Intake(ctx, adapters, new PromptRenderer(runtime), outcomes, scheduler, timers);
+        this.intake = new Intake(ctx, adapters, new PromptRenderer(runtime, EngineChatTemplate.of(runtime)), outcomes, scheduler, timers);
         ConfirmationTracker confirmations = new ConfirmationTracker(ctx, generator, submitter);
         submitter.confirmationsTo(confirmations);
         this.sweep = new RecoverySweep(ctx, intake, submitter, outcomes, confirmations, generator::resident);
