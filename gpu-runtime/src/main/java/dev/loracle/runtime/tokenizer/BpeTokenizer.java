@@ -8,12 +8,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 
 /**
  * Byte-level BPE (GPT-2 family: Llama 3, Qwen2/2.5/3): the text is split at special tokens, each piece of text by
  * the pre-tokenizer's regular expressions, each resulting word is written as bytes mapped to printable code points
  * (GPT-2's byte-to-unicode table), and adjacent symbols are merged lowest merge rank first (leftmost on ties) while a
- * merge applies. Decoding maps the code points back to bytes.
+ * merge applies (a priority queue over the pairs, so a long word costs n log n, not n^2). Decoding maps the code points back to bytes.
  */
 public final class BpeTokenizer implements Tokenizer {
     private static final char[] BYTE_TO_CHAR = new char[256];
@@ -104,28 +105,50 @@ public final class BpeTokenizer implements Tokenizer {
                 return;
             }
         }
-        List<String> sym = new ArrayList<>(w.length());
-        for (int i = 0; i < w.length(); i++) sym.add(String.valueOf(w.charAt(i)));
-        while (sym.size() > 1) {
-            int best = -1, bestRank = Integer.MAX_VALUE;
-            for (int i = 0; i + 1 < sym.size(); i++) {
-                Integer r = ranks.get(sym.get(i) + " " + sym.get(i + 1));
-                if (r != null && r < bestRank) {
-                    bestRank = r;
-                    best = i;
-                }
-            }
-            if (best < 0) break;
-            sym.set(best, sym.get(best) + sym.remove(best + 1));
+        int n = w.length();
+        String[] sym = new String[n];
+        int[] prev = new int[n], next = new int[n], version = new int[n];
+        for (int i = 0; i < n; i++) {
+            sym[i] = String.valueOf(w.charAt(i));
+            prev[i] = i - 1;
+            next[i] = i + 1 < n ? i + 1 : -1;
         }
-        for (String s : sym) {
-            Integer id = ids.get(s);
+        // lowest rank first, leftmost on ties; entries whose symbols changed since they were queued are skipped
+        PriorityQueue<Pair> queue = new PriorityQueue<>();
+        for (int i = 0; i + 1 < n; i++) enqueue(sym, version, i, i + 1, queue);
+        while (!queue.isEmpty()) {
+            Pair p = queue.poll();
+            if (sym[p.left] == null || sym[p.right] == null || next[p.left] != p.right
+                    || version[p.left] != p.leftVersion || version[p.right] != p.rightVersion) continue;
+            sym[p.left] = sym[p.left] + sym[p.right];
+            sym[p.right] = null;
+            version[p.left]++;
+            int after = next[p.right];
+            next[p.left] = after;
+            if (after >= 0) prev[after] = p.left;
+            if (prev[p.left] >= 0) enqueue(sym, version, prev[p.left], p.left, queue);
+            if (after >= 0) enqueue(sym, version, p.left, after, queue);
+        }
+        for (int i = 0; i >= 0 && n > 0; i = next[i]) {
+            Integer id = ids.get(sym[i]);
             if (id != null) {
                 out.add(id);
             } else { // a merge result that is not a token: fall back to its byte symbols
-                for (int i = 0; i < s.length(); i++) out.add(ids.get(String.valueOf(s.charAt(i))));
+                for (int c = 0; c < sym[i].length(); c++) out.add(ids.get(String.valueOf(sym[i].charAt(c))));
             }
         }
+    }
+
+    private record Pair(int rank, int left, int right, int leftVersion, int rightVersion) implements Comparable<Pair> {
+        @Override
+        public int compareTo(Pair o) {
+            return rank != o.rank ? Integer.compare(rank, o.rank) : Integer.compare(left, o.left);
+        }
+    }
+
+    private void enqueue(String[] sym, int[] version, int left, int right, PriorityQueue<Pair> queue) {
+        Integer r = ranks.get(sym[left] + " " + sym[right]);
+        if (r != null) queue.add(new Pair(r, left, right, version[left], version[right]));
     }
 
     /** Normal tokens map their code points back to bytes; user-defined tokens are their text; control tokens nothing. */
