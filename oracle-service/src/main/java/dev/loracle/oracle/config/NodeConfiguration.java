@@ -19,6 +19,7 @@ import dev.loracle.contracts.NumericProfile;
 import dev.loracle.contracts.ResultCommitment;
 import dev.loracle.oracle.pipeline.AdapterService;
 import dev.loracle.oracle.pipeline.Generator;
+import dev.loracle.oracle.pipeline.EngineChatTemplate;
 import dev.loracle.oracle.pipeline.PromptRenderer;
 import dev.loracle.oracle.pipeline.RequestPipeline;
 import dev.loracle.oracle.pipeline.SerialGenerator;
@@ -237,7 +238,7 @@ public class NodeConfiguration {
     /** Prompt checks and rendering; CHAT prompts need the model's chat template (none wired yet: MODEL_UNAVAILABLE). */
     @Bean
     PromptRenderer promptRenderer(RuntimeService runtime) {
-        return new PromptRenderer(runtime);
+        return new PromptRenderer(runtime, EngineChatTemplate.of(runtime));
     }
 
     @Bean(destroyMethod = "close")
