@@ -1,0 +1,108 @@
+/*
+ * Int8 dot-product kernels for Q8_0 / Q4_0 weights times Q8-quantized activations (x86-64, AVX2), called from
+ * dev.loracle.runtime.tensor.NativeKernels through the FFM API. The pure-Java kernels in MatVec are the fallback and
+ * the reference: both compute, per output element,
+ *     acc = 0; for each block b in order: acc = fmaf((float) exactIntegerBlockSum, f16(dW) * dX[b], acc)
+ * so results are bit-identical to Java's whatever the vector width, the row tiling or the number of tokens.
+ * The integer block sums are exact: |w| <= 128, |x| <= 127, so pairs fit vpmaddubsw's int16 without saturation.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#define KERNELS_ABI 1
+#define TARGET __attribute__((target("avx2,fma,f16c")))
+
+/* 1 when this CPU can run the kernels (checked at load time, compiled without AVX2 itself). */
+int32_t loracle_kernels_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") ? KERNELS_ABI : 0;
+}
+
+TARGET static inline __m256i block_dot(__m256i w, __m256i x) {
+    const __m256i ax = _mm256_sign_epi8(w, w);          /* |w| as unsigned bytes */
+    const __m256i sx = _mm256_sign_epi8(x, w);          /* x with w's sign (0 where w == 0) */
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sx), _mm256_set1_epi16(1));
+}
+
+TARGET static inline __m256i load_q8_0(const uint8_t *blk) {
+    return _mm256_loadu_si256((const __m256i *) (blk + 2));
+}
+
+TARGET static inline __m256i load_q4_0(const uint8_t *blk) {
+    const __m128i q = _mm_loadu_si128((const __m128i *) (blk + 2));
+    const __m128i m = _mm_set1_epi8(0x0F);
+    const __m128i lo = _mm_and_si128(q, m), hi = _mm_and_si128(_mm_srli_epi16(q, 4), m);  /* elements 0..15, 16..31 */
+    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+}
+
+/* Sums of the 8 int lanes of four vectors, as 4 ints (exact: order does not matter for integers). */
+TARGET static inline __m128i hsum4(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+TARGET static inline int32_t hsum1(__m256i a) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+static inline uint16_t d16(const uint8_t *blk) { return (uint16_t) (blk[0] | (blk[1] << 8)); }
+
+TARGET static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+/*
+ * y[t * yStride + r + yShift] = row r of w (rows r0..r1) . token t of the activation (t < n), for ggml type 8 (Q8_0)
+ * or 2 (Q4_0). xq holds n * cols int8 values, xd n * cols / 32 block scales.
+ */
+TARGET void loracle_int8_rows(int32_t type, const uint8_t *w, int64_t rowBytes, int32_t r0, int32_t r1, int32_t cols,
+                              const int8_t *xq, const float *xd, int32_t n, float *y, int32_t yStride, int32_t yShift) {
+    const int nb = cols / 32;
+    const int q4 = type == 2;
+    const int bb = q4 ? 18 : 34;
+    int r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const uint8_t *w0 = w + (int64_t) r * rowBytes, *w1 = w0 + rowBytes, *w2 = w1 + rowBytes, *w3 = w2 + rowBytes;
+        for (int t = 0; t < n; t++) {
+            const int8_t *xt = xq + (int64_t) t * cols;
+            const float *dt = xd + (int64_t) t * nb;
+            __m128 acc = _mm_setzero_ps();
+            for (int b = 0; b < nb; b++) {
+                const int64_t o = (int64_t) b * bb;
+                const __m256i xv = _mm256_loadu_si256((const __m256i *) (xt + 32 * b));
+                __m256i s0, s1, s2, s3;
+                if (q4) {
+                    s0 = block_dot(load_q4_0(w0 + o), xv); s1 = block_dot(load_q4_0(w1 + o), xv);
+                    s2 = block_dot(load_q4_0(w2 + o), xv); s3 = block_dot(load_q4_0(w3 + o), xv);
+                } else {
+                    s0 = block_dot(load_q8_0(w0 + o), xv); s1 = block_dot(load_q8_0(w1 + o), xv);
+                    s2 = block_dot(load_q8_0(w2 + o), xv); s3 = block_dot(load_q8_0(w3 + o), xv);
+                }
+                const __m128 sums = _mm_cvtepi32_ps(hsum4(s0, s1, s2, s3));
+                const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16((short) d16(w0 + o), (short) d16(w1 + o), (short) d16(w2 + o),
+                                                              (short) d16(w3 + o), 0, 0, 0, 0));
+                acc = _mm_fmadd_ps(sums, _mm_mul_ps(dw, _mm_set1_ps(dt[b])), acc);  /* lane k: fmaf(sum_k, dW_k * dX, acc_k) */
+            }
+            float out[4];
+            _mm_storeu_ps(out, acc);
+            float *yt = y + (int64_t) t * yStride + r + yShift;
+            yt[0] = out[0]; yt[1] = out[1]; yt[2] = out[2]; yt[3] = out[3];
+        }
+    }
+    for (; r < r1; r++) {
+        const uint8_t *w0 = w + (int64_t) r * rowBytes;
+        for (int t = 0; t < n; t++) {
+            const int8_t *xt = xq + (int64_t) t * cols;
+            const float *dt = xd + (int64_t) t * nb;
+            float acc = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *blk = w0 + (int64_t) b * bb;
+                const __m256i xv = _mm256_loadu_si256((const __m256i *) (xt + 32 * b));
+                const int32_t s = hsum1(block_dot(q4 ? load_q4_0(blk) : load_q8_0(blk), xv));
+                acc = __builtin_fmaf((float) s, f16(d16(blk)) * dt[b], acc);
+            }
+            y[(int64_t) t * yStride + r + yShift] = acc;
+        }
+    }
+}
