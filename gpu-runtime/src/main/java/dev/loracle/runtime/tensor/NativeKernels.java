@@ -17,8 +17,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The optional native int8 kernels ({@code src/main/c/loracle_kernels.c}, AVX2 vpmaddubsw, which the Vector API
- * cannot express), loaded through FFM from the library the Maven build compiles when gcc is present. They compute
+ * The optional native int8 kernels ({@code src/main/c/loracle_kernels.c}: byte multiply-adds, AVX2 vpmaddubsw or
+ * AVX-VNNI vpdpbusd, which the Vector API cannot express), loaded through FFM from the library the Maven build compiles when gcc is present. They compute
  * the same bits as the Java INT8 kernels (see MatVec's INT8 contract), so using them or not never changes a result;
  * {@code -Dloracle.native.kernels=false} turns them off. Without the library (no gcc at build time, another OS or
  * CPU) {@link #available()} is false and the Java kernels run.
@@ -28,6 +28,8 @@ public final class NativeKernels {
 
     private static final Logger LOG = Logger.getLogger(NativeKernels.class.getName());
     private static final String RESOURCE = "/native/linux-x86_64/libloracle_kernels.so";
+    private static MethodHandle selectVnniHandle;
+    private static boolean vnni;
     private static final MethodHandle INT8_ROWS = load();
 
     /** Whether the native int8 kernels are loaded and this CPU runs them. */
@@ -35,7 +37,18 @@ public final class NativeKernels {
 
     /** One line for logs and bench output. */
     public static String describe() {
-        return available() ? "native AVX2 int8 kernels" : "Java int8 kernels";
+        return available() ? "native int8 kernels (" + (vnni ? "AVX-VNNI" : "AVX2") + ")" : "Java int8 kernels";
+    }
+
+    /** Tests check both native variants against Java: selects VNNI (where the CPU has it) or AVX2; returns whether VNNI runs. */
+    static synchronized boolean selectVnni(boolean on) {
+        if (!available()) return false;
+        try {
+            vnni = (int) selectVnniHandle.invokeExact(on ? 1 : 0) == 1;
+            return vnni;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static MethodHandle load() {
@@ -63,9 +76,11 @@ public final class NativeKernels {
             }
             var I = ValueLayout.JAVA_INT;
             var A = ValueLayout.ADDRESS;
+            selectVnniHandle = linker.downcallHandle(symbols.find("loracle_kernels_select_vnni").orElseThrow(), FunctionDescriptor.of(I, I));
+            vnni = (int) linker.downcallHandle(symbols.find("loracle_kernels_vnni").orElseThrow(), FunctionDescriptor.of(I)).invokeExact() == 1;
             // critical: a short call without upcalls, allowed to read and write heap arrays directly (no copies)
             return linker.downcallHandle(symbols.find("loracle_int8_rows").orElseThrow(),
-                    FunctionDescriptor.ofVoid(I, A, ValueLayout.JAVA_LONG, I, I, I, A, A, I, A, I, I),
+                    FunctionDescriptor.ofVoid(I, A, ValueLayout.JAVA_LONG, I, I, I, A, A, A, I, A, I, I),
                     Linker.Option.critical(true));
         } catch (Throwable e) {
             LOG.log(Level.WARNING, "native CPU kernels could not be loaded (" + e + "); using the Java kernels");
@@ -89,7 +104,7 @@ public final class NativeKernels {
         if (first < 0 || last >= y.length) throw new IndexOutOfBoundsException("y[" + first + ".." + last + "] of " + y.length);
         try {
             INT8_ROWS.invokeExact(type.id(), w.data(), w.rowBytes(), r0, r1, cols, MemorySegment.ofArray(xq.q),
-                    MemorySegment.ofArray(xq.d), n, MemorySegment.ofArray(y), yStride, yShift);
+                    MemorySegment.ofArray(xq.d), MemorySegment.ofArray(xq.sums), n, MemorySegment.ofArray(y), yStride, yShift);
         } catch (Throwable e) {
             throw new IllegalStateException("native int8 kernel failed", e);
         }

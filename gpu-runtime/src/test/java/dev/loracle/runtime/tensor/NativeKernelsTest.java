@@ -31,11 +31,14 @@ class NativeKernelsTest {
         assertTrue(NativeKernels.available(), "the build compiled the native kernels but they did not load: " + NativeKernels.describe());
     }
 
-    @ParameterizedTest
-    @CsvSource({"Q8_0,1,77,768", "Q8_0,5,9,256", "Q4_0,1,77,768", "Q4_0,7,6,2048", "Q8_0,64,13,96"})
-    void nativeEqualsJavaBitForBit(GgmlType type, int n, int rows, int cols) {
+    @ParameterizedTest(name = "{0} n={1} {2}x{3} vnni={4}")
+    @CsvSource({"Q8_0,1,77,768,false", "Q8_0,5,9,256,false", "Q4_0,1,77,768,false", "Q4_0,7,6,2048,false", "Q8_0,64,13,96,false",
+            "Q8_0,1,77,768,true", "Q8_0,5,9,256,true", "Q4_0,1,77,768,true", "Q4_0,7,6,2048,true", "Q4_0,64,13,96,true"})
+    void nativeEqualsJavaBitForBit(GgmlType type, int n, int rows, int cols, boolean vnni) {
         assumeTrue(NativeKernels.available(), "native kernels not built here");
+        boolean selected = NativeKernels.selectVnni(vnni);
         try (Arena arena = Arena.ofShared()) {
+            assumeTrue(selected == vnni, "this CPU has no AVX-VNNI");
             QuantizedTensor w = MatVecTest.randomTensor(type, rows, cols, 51, arena);
             SplittableRandom r = new SplittableRandom(52);
             float[] x = new float[n * cols];
@@ -51,6 +54,8 @@ class NativeKernelsTest {
                     assertEquals(Float.floatToRawIntBits(java), Float.floatToRawIntBits(nat[t * rows + row]), "token " + t + " row " + row);
                 }
             }
+        } finally {
+            NativeKernels.selectVnni(true); // back to the default: VNNI where the CPU has it
         }
     }
 
