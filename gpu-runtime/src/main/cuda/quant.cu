@@ -39,41 +39,22 @@ __global__ void quantize_f16(const float* src, __half* dst, long long n) {
     if (i < n) dst[i] = __float2half_rn(src[i]);
 }
 
-// One thread per 32-element block.
+// One thread per 32-element block (quantizers shared with the fused merge: loracle_common.cuh).
 __global__ void quantize_q8_0(const float* src, uint8_t* dst, long long nBlocks) {
     const long long b = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (b >= nBlocks) return;
-    const float* x = src + b * QK;
-    float amax = 0.0f;
-    for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
     uint8_t* out = dst + b * Q8_0_BYTES;
+    const float d = quant_q8_0_block(src + b * QK, reinterpret_cast<int8_t*>(out + 2));
     *reinterpret_cast<__half*>(out) = __float2half_rn(d);
-    int8_t* qs = reinterpret_cast<int8_t*>(out + 2);
-    for (int j = 0; j < QK; j++) qs[j] = (int8_t)roundf(x[j] * id);
 }
 
 // llama.cpp keeps the signed value of largest magnitude and uses d = max / -8, so that value maps to 0.
 __global__ void quantize_q4_0(const float* src, uint8_t* dst, long long nBlocks) {
     const long long b = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (b >= nBlocks) return;
-    const float* x = src + b * QK;
-    float amax = 0.0f, mx = 0.0f;
-    for (int j = 0; j < QK; j++) {
-        const float v = x[j];
-        if (amax < fabsf(v)) { amax = fabsf(v); mx = v; }
-    }
-    const float d = mx / -8.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
     uint8_t* out = dst + b * Q4_0_BYTES;
+    const float d = quant_q4_0_block(src + b * QK, out + 2);
     *reinterpret_cast<__half*>(out) = __float2half_rn(d);
-    for (int j = 0; j < QK / 2; j++) {
-        // __fmul_rn/__fadd_rn keep nvcc from fusing into an fma, which would round differently from llama.cpp.
-        const int xi0 = min(15, (int)(int8_t)__fadd_rn(__fmul_rn(x[j], id), 8.5f));
-        const int xi1 = min(15, (int)(int8_t)__fadd_rn(__fmul_rn(x[j + QK / 2], id), 8.5f));
-        out[2 + j] = (uint8_t)(xi0 | (xi1 << 4));
-    }
 }
 
 }  // extern "C"

@@ -149,6 +149,7 @@ float emu_shfl_xor(float v, int laneMask) {
 #include "../../main/cuda/sampling.cu"
 #include "../../main/cuda/quant.cu"
 #include "../../main/cuda/lora.cu"
+#include "../../main/cuda/packed.cu"
 
 namespace {
 // Unpacks the argument block (each argument at its PTX width: pointers and long long 8 bytes, int and float 4).
@@ -190,6 +191,22 @@ const std::unordered_map<std::string, Kernel>& table() {
         {"quantize_f16", {bind(quantize_f16), false}}, {"quantize_q8_0", {bind(quantize_q8_0), false}},
         {"quantize_q4_0", {bind(quantize_q4_0), false}},
         {"lora_merge_add", {bind(lora_merge_add), true}}, {"lora_up_add", {bind(lora_up_add), false}},
+        {"mm_q8_0p", {bind(mm_q8_0p), true}}, {"mm_q4_0p", {bind(mm_q4_0p), true}},
+        {"mm_f32", {bind(mm_f32), true}}, {"mm_f16", {bind(mm_f16), true}},
+        {"mm_swiglu_q8_0p", {bind(mm_swiglu_q8_0p), true}}, {"mm_swiglu_q4_0p", {bind(mm_swiglu_q4_0p), true}},
+        {"mm_swiglu_f32", {bind(mm_swiglu_f32), true}}, {"mm_swiglu_f16", {bind(mm_swiglu_f16), true}},
+        {"embed_q8_0p", {bind(embed_q8_0p), false}}, {"embed_q4_0p", {bind(embed_q4_0p), false}},
+        {"embed_f32", {bind(embed_f32), false}}, {"embed_f16", {bind(embed_f16), false}},
+        {"attention_paged_f32", {bind(attention_paged_f32), true}},
+        {"attention_paged_int8", {bind(attention_paged_int8), true}},
+        {"attention_combine", {bind(attention_combine), false}},
+        {"rope_kv_store_f32", {bind(rope_kv_store_f32), true}}, {"rope_kv_store_int8", {bind(rope_kv_store_int8), true}},
+        {"rmsnorm_rows", {bind(rmsnorm_rows), true}}, {"argmax_rows", {bind(argmax_rows), true}},
+        {"swiglu_rows", {bind(swiglu_rows), false}}, {"add_bias_rows", {bind(add_bias_rows), false}},
+        {"gather_rows", {bind(gather_rows), false}},
+        {"lora_shrink", {bind(lora_shrink), true}}, {"lora_expand", {bind(lora_expand), false}},
+        {"lora_merge_q8_0p", {bind(lora_merge_q8_0p), false}}, {"lora_merge_q4_0p", {bind(lora_merge_q4_0p), false}},
+        {"lora_merge_f32", {bind(lora_merge_f32), false}}, {"lora_merge_f16", {bind(lora_merge_f16), false}},
     };
     return t;
 }

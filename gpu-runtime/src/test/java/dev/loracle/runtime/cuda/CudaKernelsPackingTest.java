@@ -60,6 +60,26 @@ class CudaKernelsPackingTest {
         k.argmax(p(1), 512, p(2));
         k.loraMergeAdd(p(1), p(2), p(3), 64, 64, 4, 0.5f);
         k.loraUpAdd(p(1), p(2), p(3), 64, 4, 0.5f);
+        BatchKernels b = new BatchKernels(rec);
+        for (GgmlType t : List.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0)) {
+            BatchKernels.Weights w = BatchKernels.Weights.of(t, p(0x1000), 64, 64);
+            b.mm(w, p(0x2000), p(0x3000), 3, 64, true);
+            b.mmSwiglu(w, p(0x2000), p(0x3000), 3);
+            b.embed(w, p(0x4000), p(0x5000), 3);
+            b.merge(w, w, p(1), p(2), 4);
+        }
+        for (boolean int8 : new boolean[] {false, true}) {
+            b.ropeKvStore(int8, p(1), 96, 4, 2, 16, p(2), p(3), false, p(4), 8, 1024, p(5), p(6), 3);
+            b.attention(int8, p(1), p(2), 96, p(3), 8, 1024, 32, 2, p(4), p(5), 4, 16, 3, 2);
+        }
+        b.attentionCombine(p(1), 64, p(2), p(3), 2, 4, 16, 3);
+        b.rmsnormRows(p(1), p(2), p(3), 64, 1e-5f, 3, 1, 64);
+        b.swigluRows(p(1), p(2), 64, 3);
+        b.addBiasRows(p(1), p(2), 64, 96, 3);
+        b.gatherRows(p(1), p(2), p(3), 64, 2);
+        b.argmaxRows(p(1), 512, 2, p(2));
+        b.loraShrink(p(1), 32, p(2), 64, p(3), p(4), p(5), 32, 2);
+        b.loraExpand(p(1), 64, p(2), 32, 64, p(3), p(4), p(5), p(6), 2);
 
         Map<String, List<PtxModule.ParamType>> ptx = ptxParams();
         Set<String> launched = new TreeSet<>();
