@@ -1,18 +1,11 @@
-// Shared definitions for the Loracle kernels: GGUF block layouts, fp16 loads, warp reductions.
+// Shared definitions for the Loracle kernels: the packed weight layout, warp/block reductions, quantizers.
 // Every .cu in this directory includes this file, so the PTX staleness digest covers it too.
 #pragma once
 #include <cuda_fp16.h>
 #include <stdint.h>
 
 #define QK 32          // elements per Q8_0 / Q4_0 block (GGUF)
-#define Q8_0_BYTES 34  // fp16 scale + 32 x int8
-#define Q4_0_BYTES 18  // fp16 scale + 16 bytes of nibbles
 #define WARP 32
-
-// Blocks are byte-addressed: rows of Q8_0 blocks are 34-byte strided, so only 2-byte alignment is guaranteed.
-__device__ __forceinline__ float load_half(const uint8_t* p) {
-    return __half2float(*reinterpret_cast<const __half*>(p));
-}
 
 __device__ __forceinline__ float warp_sum(float v) {
     #pragma unroll
@@ -89,8 +82,8 @@ __device__ __forceinline__ float dot_q4_32(int4 q, const float* x) {
     return lo + hi;
 }
 
-// llama.cpp's reference rounding (quantize_row_q8_0_ref / q4_0_ref) of one 32-value block; shared by quant.cu and
-// the fused merge so both produce the bytes the CPU would.
+// llama.cpp's reference rounding (quantize_row_q8_0_ref / q4_0_ref) of one 32-value block, so the fused merge
+// produces the bytes the CPU would from the same floats.
 __device__ __forceinline__ float quant_q8_0_block(const float* x, int8_t* qs) {
     float amax = 0.0f;
     for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));

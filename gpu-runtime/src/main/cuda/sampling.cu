@@ -3,33 +3,7 @@
 // logits to the host and uses the engine's shared seeded sampler, so sampled streams match the CPU.
 #include "loracle_common.cuh"
 
-// One block (blockDim a power of two, <= 1024).
-extern "C" __global__ void argmax_f32(const float* x, int n, int* result) {
-    __shared__ float bestV[1024];
-    __shared__ int bestI[1024];
-    float v = -INFINITY;
-    int idx = n;  // sentinel: larger than any real index
-    for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        if (x[i] > v || idx == n) { v = x[i]; idx = i; }
-    }
-    bestV[threadIdx.x] = v;
-    bestI[threadIdx.x] = idx;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            const float ov = bestV[threadIdx.x + s];
-            const int oi = bestI[threadIdx.x + s];
-            if (ov > bestV[threadIdx.x] || (ov == bestV[threadIdx.x] && oi < bestI[threadIdx.x])) {
-                bestV[threadIdx.x] = ov;
-                bestI[threadIdx.x] = oi;
-            }
-        }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) *result = bestI[0];
-}
-
-// Greedy argmax of each row of x [rows x n] (grid = rows, block = 1024), same tie rule as argmax_f32.
+// Greedy argmax of each row of x [rows x n] (grid = rows, block = 1024), lowest index wins ties, like a sequential scan.
 extern "C" __global__ void argmax_rows(const float* x, int n, int* result) {
     __shared__ float bestV[1024];
     __shared__ int bestI[1024];

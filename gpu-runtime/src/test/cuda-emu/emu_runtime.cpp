@@ -141,13 +141,11 @@ float emu_shfl_xor(float v, int laneMask) {
 }
 
 // ------------------------------------------------------------------------------------------- the kernels
-#include "../../main/cuda/matmul.cu"
 #include "../../main/cuda/rmsnorm.cu"
 #include "../../main/cuda/rope.cu"
 #include "../../main/cuda/attention.cu"
 #include "../../main/cuda/elementwise.cu"
 #include "../../main/cuda/sampling.cu"
-#include "../../main/cuda/quant.cu"
 #include "../../main/cuda/lora.cu"
 #include "../../main/cuda/packed.cu"
 
@@ -177,20 +175,7 @@ std::function<void(const unsigned char*)> bind(void (*k)(A...)) {
 }
 const std::unordered_map<std::string, Kernel>& table() {
     static const std::unordered_map<std::string, Kernel> t = {
-        {"matvec_f32", {bind(matvec_f32), true}}, {"matvec_f16", {bind(matvec_f16), true}},
-        {"matvec_q8_0", {bind(matvec_q8_0), true}}, {"matvec_q4_0", {bind(matvec_q4_0), true}},
-        {"matmul_f32", {bind(matmul_f32), true}}, {"matmul_f16", {bind(matmul_f16), true}},
-        {"matmul_q8_0", {bind(matmul_q8_0), true}}, {"matmul_q4_0", {bind(matmul_q4_0), true}},
-        {"rmsnorm_f32", {bind(rmsnorm_f32), true}}, {"rope_f32", {bind(rope_f32), false}},
-        {"kv_store_f32", {bind(kv_store_f32), false}}, {"kv_store_int8", {bind(kv_store_int8), true}},
-        {"attention_f32", {bind(attention_f32), true}}, {"attention_int8", {bind(attention_int8), true}},
-        {"swiglu_f32", {bind(swiglu_f32), false}}, {"add_f32", {bind(add_f32), false}},
-        {"argmax_f32", {bind(argmax_f32), true}},
-        {"dequantize_f32", {bind(dequantize_f32), false}}, {"dequantize_f16", {bind(dequantize_f16), false}},
-        {"dequantize_q8_0", {bind(dequantize_q8_0), false}}, {"dequantize_q4_0", {bind(dequantize_q4_0), false}},
-        {"quantize_f16", {bind(quantize_f16), false}}, {"quantize_q8_0", {bind(quantize_q8_0), false}},
-        {"quantize_q4_0", {bind(quantize_q4_0), false}},
-        {"lora_merge_add", {bind(lora_merge_add), true}}, {"lora_up_add", {bind(lora_up_add), false}},
+        {"add_f32", {bind(add_f32), false}},
         {"mm_q8_0p", {bind(mm_q8_0p), true}}, {"mm_q4_0p", {bind(mm_q4_0p), true}},
         {"mm_f32", {bind(mm_f32), true}}, {"mm_f16", {bind(mm_f16), true}},
         {"mm_swiglu_q8_0p", {bind(mm_swiglu_q8_0p), true}}, {"mm_swiglu_q4_0p", {bind(mm_swiglu_q4_0p), true}},

