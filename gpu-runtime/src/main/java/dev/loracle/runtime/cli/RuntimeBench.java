@@ -5,8 +5,9 @@ import dev.loracle.runtime.engine.Attachment;
 import dev.loracle.runtime.engine.Backend;
 import dev.loracle.runtime.engine.CpuBackend;
 import dev.loracle.runtime.engine.InferenceEngine;
-import dev.loracle.runtime.engine.KvCache;
-import dev.loracle.runtime.engine.Sampler;
+import dev.loracle.runtime.engine.GenerationRequest;
+import dev.loracle.runtime.engine.GenerationResult;
+import dev.loracle.runtime.engine.SequenceRequest;
 import dev.loracle.runtime.lora.LoraAdapter;
 import dev.loracle.runtime.lora.PeftAdapter;
 import dev.loracle.runtime.lora.ProjectionKind;
@@ -186,27 +187,24 @@ public final class RuntimeBench {
 
     /** Feeds {@code prefill} tokens then decodes {@code decode} greedy tokens (EOS ignored); returns {prefill tok/s, decode tok/s}. */
     private double[] decodeRun(Attachment attachment, int prefill, int decode) {
-        Backend b = engine.backend();
+        long cpu0 = BandwidthProbe.processCpuNanos();
+        SequenceRequest req = SequenceRequest.of(GenerationRequest.greedy("", decode)).withPromptTokens(prompt(prefill)).withIgnoreEos(true);
+        if (attachment != null) req = req.withAdapters(attachment.adapterSet()).withMode(attachment.mode());
+        GenerationResult r = engine.submit(req).result().join();
+        long cpu = BandwidthProbe.processCpuNanos() - cpu0;
+        // CPU time is measured over the whole run; apportion it to decode by wall time
+        double decodeShare = r.decodeNanos() / (double) Math.max(1, r.decodeNanos() + r.prefillNanos());
+        int decoded = Math.max(1, r.tokens().length - 1);
+        lastDecodeCpuRate = (double) engine.weights().bytesReadPerToken() * decoded / (Math.max(1, cpu * decodeShare) / 1e9);
+        lastCpuPerToken = cpu * decodeShare / decoded;
+        return new double[] {prefill * 1e9 / Math.max(1, r.prefillNanos()), decoded * 1e9 / Math.max(1, r.decodeNanos())};
+    }
+
+    private int[] prompt(int prefill) {
         int vocab = engine.shape().vocabSize();
         int[] prompt = new int[prefill];
         prompt[0] = 1;
         for (int i = 1; i < prefill; i++) prompt[i] = 3 + (i * 7919) % (vocab - 3);
-        var overlay = attachment == null ? null : attachment.overlay();
-        try (KvCache kv = b.allocateKvCache(prefill + decode, engine.config().kvCache())) {
-            long t0 = System.nanoTime();
-            float[] logits = null;
-            for (int i = 0; i < prefill; i++) logits = b.forward(prompt[i], i, kv, overlay, i == prefill - 1);
-            long t1 = System.nanoTime(), cpu1 = BandwidthProbe.processCpuNanos();
-            int pos = prefill;
-            for (int i = 0; i < decode; i++) {
-                int next = Sampler.argmax(logits, vocab);
-                logits = b.forward(next, pos++, kv, overlay, true);
-            }
-            long t2 = System.nanoTime(), cpu2 = BandwidthProbe.processCpuNanos();
-            lastDecodeCpuRate = (double) engine.weights().bytesReadPerToken() * decode / (Math.max(1, cpu2 - cpu1) / 1e9);
-            lastCpuPerToken = (cpu2 - cpu1) / (double) decode;
-            return new double[] {prefill * 1e9 / (t1 - t0), decode * 1e9 / (t2 - t1)};
-        }
+        return prompt;
     }
-
 }

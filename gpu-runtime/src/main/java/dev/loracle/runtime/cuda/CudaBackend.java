@@ -29,6 +29,7 @@ public final class CudaBackend implements Backend {
     private final java.util.function.Supplier<String> hardware;
     private final AtomicLong kvIds = new AtomicLong();
     private CudaModel model;
+    private dev.loracle.runtime.engine.plan.ForwardPlan plan;
 
     /** Takes ownership of {@code device} (closed with the backend) and loads the packaged PTX into it. */
     public CudaBackend(CudaDevice device, MemoryBudget budget) {
@@ -87,25 +88,22 @@ public final class CudaBackend implements Backend {
                     + "with RedLineExceededException instead of a cuMemAlloc error");
         }
         model = new CudaModel(device, pool, launcher, weights);
+        plan = dev.loracle.runtime.engine.plan.ForwardPlan.of(weights);
         LOG.log(System.Logger.Level.INFO, "base model resident on " + device.label() + ": " + pool.budget());
     }
 
-    @Override
     public long kvCacheBytes(int positions, KvCacheType type) {
         return DeviceKvCache.bytesFor(type, model().config(), positions);
     }
 
-    @Override
     public KvCache allocateKvCache(int positions, KvCacheType type) {
         return model().newKvCache(positions, type, "kv-cache-" + kvIds.incrementAndGet());
     }
 
-    @Override
     public float[] forward(int token, int pos, KvCache kv, WeightOverlay overlay, boolean wantLogits) {
         return model().forward(token, pos, deviceCache(kv), overlay, wantLogits);
     }
 
-    @Override
     public long overlayBytes(Map<TensorId, List<WeightedTarget>> deltas, AttachMode mode) {
         return model().overlayBytes(deltas, mode);
     }
@@ -115,9 +113,34 @@ public final class CudaBackend implements Backend {
         return model().mergeInto(deltas, owner);
     }
 
-    @Override
     public WeightOverlay lowRank(Map<TensorId, List<WeightedTarget>> deltas, String owner) {
         return model().lowRank(deltas, owner);
+    }
+
+    // ---- the step seam: pending the CUDA executor of the step plan (wt-cuda)
+
+    private static UnsupportedOperationException pending() {
+        return new UnsupportedOperationException("pending CUDA executor of the step plan (wt-cuda)");
+    }
+
+    @Override
+    public dev.loracle.runtime.engine.plan.ForwardPlan plan() {
+        model();
+        return plan;
+    }
+
+    @Override
+    public dev.loracle.runtime.engine.KvBlockStorage createKvStorage(KvCacheType type) { throw pending(); }
+
+    @Override
+    public float[] execute(dev.loracle.runtime.engine.StepBatch batch, dev.loracle.runtime.engine.KvBlockStorage kv) { throw pending(); }
+
+    @Override
+    public dev.loracle.runtime.engine.DeviceAdapter upload(dev.loracle.runtime.lora.LoraAdapter adapter) { throw pending(); }
+
+    @Override
+    public long mergeBytes(Map<TensorId, List<WeightedTarget>> deltas) {
+        return model().overlayBytes(deltas, AttachMode.MERGED);
     }
 
     @Override

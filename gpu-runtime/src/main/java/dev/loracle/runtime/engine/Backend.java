@@ -1,5 +1,7 @@
 package dev.loracle.runtime.engine;
 
+import dev.loracle.runtime.engine.plan.ForwardPlan;
+import dev.loracle.runtime.lora.LoraAdapter;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.memory.MemoryBudget;
 import dev.loracle.runtime.model.LlamaWeights;
@@ -7,10 +9,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The seam between the shared engine (tokenizer, sampling, attach/detach bookkeeping, validation) and a device's
- * kernels. A backend owns the residency of the base weights (never written after {@link #loadBase}), the forward
- * kernels, the adapter working memory and the accounting of all of it in its {@link MemoryBudget}.
- * Calls are serialised by the engine (one generation or attach at a time).
+ * The seam between the engine (sequences, scheduler, sampling, adapter store, KV block accounting) and a device.
+ * A backend owns the residency of the base weights (never written after {@link #loadBase}), executes the
+ * {@link ForwardPlan} over a {@link StepBatch}, stores paged KV blocks and resident adapters, and accounts base,
+ * adapters and merged copies in its {@link MemoryBudget}. {@link #execute} is called by one thread at a time (the
+ * scheduler); {@link #upload}, {@link #mergeInto} and {@link #release} may be called from other threads meanwhile.
  */
 public interface Backend extends AutoCloseable {
     /** e.g. "cpu" or "cuda:0"; also the budget's device name. */
@@ -21,33 +24,27 @@ public interface Backend extends AutoCloseable {
 
     MemoryBudget memory();
 
-    /** Makes {@code weights} resident (upload, or adopt the host mapping) and reserves BASE_WEIGHTS. Once. */
+    /** Makes {@code weights} resident (upload, or adopt the host mapping), reserves BASE_WEIGHTS, builds the plan. Once. */
     void loadBase(LlamaWeights weights);
 
-    /** Bytes {@link #allocateKvCache} would reserve. */
-    long kvCacheBytes(int positions, KvCacheType type);
+    /** The plan this backend executes (built from the base weights by {@link #loadBase}). */
+    ForwardPlan plan();
 
-    /** A KV cache for {@code positions} positions; reserves KV_CACHE or throws RedLineExceededException. */
-    KvCache allocateKvCache(int positions, KvCacheType type);
-
-    /**
-     * Runs the model for {@code token} at position {@code pos}, storing its keys/values in {@code kv}, with
-     * {@code overlay} (null = base) applied. Returns the logits (a buffer owned by the backend, valid until the next
-     * call) when {@code wantLogits}, else null (prompt tokens before the last one).
-     */
-    float[] forward(int token, int pos, KvCache kv, WeightOverlay overlay, boolean wantLogits);
+    /** Storage for paged KV blocks of {@code type}; bytes are accounted by the engine's block pool, not here. */
+    KvBlockStorage createKvStorage(KvCacheType type);
 
     /**
-     * Greedy fast path: the argmax of the logits {@link #forward} would return (lowest id on ties), so a device backend
-     * can return one int instead of copying the logits to the host.
+     * Runs the plan over {@code batch}: writes each row's keys/values into its sequence's blocks of {@code kv}, and
+     * returns the logits of the rows that want them, {@code [logitRows x vocab]} row-major in row order (a buffer owned
+     * by the backend, valid until the next call). A row's results never depend on the other rows of the batch.
      */
-    default int forwardArgmax(int token, int pos, KvCache kv, WeightOverlay overlay) {
-        float[] logits = forward(token, pos, kv, overlay, true);
-        return Sampler.argmax(logits, logits.length);
-    }
+    float[] execute(StepBatch batch, KvBlockStorage kv);
 
-    /** Peak bytes {@link #mergeInto} / {@link #lowRank} would reserve (held plus transient), for the pre-check. */
-    long overlayBytes(Map<TensorId, List<WeightedTarget>> deltas, AttachMode mode);
+    /** Makes {@code adapter}'s A/B resident; reserves ADAPTER bytes (RedLineExceededException) until closed. */
+    DeviceAdapter upload(LoraAdapter adapter);
+
+    /** Peak bytes {@link #mergeInto} would reserve (held plus transient), for the admission pre-check. */
+    long mergeBytes(Map<TensorId, List<WeightedTarget>> deltas);
 
     /**
      * MERGED: for each tensor, a working copy W' = W + sum w_i s_i B_i A_i in the base tensor's format (dequantize,
@@ -55,10 +52,7 @@ public interface Backend extends AutoCloseable {
      */
     WeightOverlay mergeInto(Map<TensorId, List<WeightedTarget>> deltas, String owner);
 
-    /** UNMERGED: makes the low-rank operands available to the forward pass. Reserves ADAPTER; all or nothing. */
-    WeightOverlay lowRank(Map<TensorId, List<WeightedTarget>> deltas, String owner);
-
-    /** Frees an overlay and its reservations (idempotent). */
+    /** Frees a merged copy and its reservation (idempotent). */
     void release(WeightOverlay overlay);
 
     /** SHA-256 of every resident base tensor's bytes, by GGUF tensor name. */

@@ -1,8 +1,5 @@
 package dev.loracle.runtime.engine;
 
-import dev.loracle.runtime.lora.AdapterValidationException;
-import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
-import dev.loracle.runtime.lora.LoraTarget;
 import dev.loracle.runtime.lora.ModelShape;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import dev.loracle.runtime.memory.MemoryBudget;
@@ -11,22 +8,22 @@ import dev.loracle.runtime.model.LoadedModel;
 import dev.loracle.runtime.model.ModelLoader;
 import dev.loracle.runtime.tokenizer.Tokenizer;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.ServiceLoader;
-import java.util.TreeMap;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
- * A resident base model plus the adapter lifecycle: attach k weighted adapters (MERGED working copies or UNMERGED
- * low-rank terms), generate, detach (the base is never written; memory returns to the base figure).
- * Methods are synchronized: one attach/generate/detach at a time, one active attachment.
+ * A resident base model serving many sequences at once: {@link #adapters()} keeps adapters resident (refcounted),
+ * {@link #submit} queues a sequence with its own adapter set, sampling and limits, and a {@link Scheduler} thread runs
+ * steps of continuous batching over the backend's {@link Backend#execute}. Thread-safe. The base is never written;
+ * when nothing runs and no adapter is loaded, accounted memory equals the base figure.
  */
 public final class InferenceEngine implements AutoCloseable {
     private final EngineConfig config;
@@ -35,9 +32,13 @@ public final class InferenceEngine implements AutoCloseable {
     private final Backend backend;
     private final Arena arena;
     private final String modelDescription;
+    private final AdapterStore adapters;
+    private final MergedCopies mergedCopies;
+    private final KvBlockPool kvBlocks;
+    private final Scheduler scheduler;
+    private final Thread schedulerThread;
     private final AtomicLong ids = new AtomicLong();
-    private Attachment active;
-    private boolean closed;
+    private volatile boolean closed;
 
     private InferenceEngine(EngineConfig config, LlamaWeights weights, Tokenizer tokenizer, Backend backend, Arena arena, String desc) {
         this.config = config;
@@ -46,6 +47,11 @@ public final class InferenceEngine implements AutoCloseable {
         this.backend = backend;
         this.arena = arena;
         this.modelDescription = desc;
+        this.adapters = new AdapterStore(backend, weights.config().shape());
+        this.mergedCopies = new MergedCopies(backend);
+        this.kvBlocks = new KvBlockPool(backend.createKvStorage(config.kvCache()), backend.memory());
+        this.scheduler = new Scheduler(backend, kvBlocks, mergedCopies, tokenizer, config.stepTokens(), config.maxRunning());
+        this.schedulerThread = Thread.ofPlatform().name("loracle-scheduler").daemon().start(scheduler);
     }
 
     /** Loads the model named by {@code cfg} (memory-mapped) and makes it resident on the chosen backend. */
@@ -63,44 +69,14 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** An engine over already loaded weights (e.g. a random-weight model); {@code owner} (may be null) is closed with it. */
     public static InferenceEngine create(EngineConfig cfg, LoadedModel model, Arena owner) {
-        Backend backend = createBackend(cfg);
+        Backend backend = BackendSelection.create(cfg);
         try {
             backend.loadBase(model.weights());
+            return new InferenceEngine(cfg, model.weights(), model.tokenizer(), backend, owner, model.description());
         } catch (RuntimeException | Error e) {
             backend.close();
             throw e;
         }
-        return new InferenceEngine(cfg, model.weights(), model.tokenizer(), backend, owner, model.description());
-    }
-
-    private static final System.Logger LOG = System.getLogger(InferenceEngine.class.getName());
-
-    static Backend createBackend(EngineConfig cfg) {
-        Backend b = selectBackend(cfg);
-        LOG.log(System.Logger.Level.INFO, "backend " + cfg.backend().name().toLowerCase() + ": using " + b.name() + " (" + b.description() + ")");
-        return b;
-    }
-
-    private static Backend selectBackend(EngineConfig cfg) {
-        if (cfg.backend() != BackendKind.CPU) {
-            List<String> reasons = new ArrayList<>();
-            for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
-                if (cfg.backend() != BackendKind.AUTO && p.kind() != cfg.backend()) continue;
-                String why = p.unavailableReason();
-                if (why == null) {
-                    String device = p.kind().name().toLowerCase() + ":0";
-                    return p.create(cfg, new MemoryBudget(device, cfg.redLineBytes()));
-                }
-                reasons.add(p.kind() + ": " + why);
-            }
-            if (cfg.backend() != BackendKind.AUTO) {
-                throw new IllegalStateException("backend " + cfg.backend() + " is not available"
-                        + (reasons.isEmpty() ? " (no provider for it in this build)" : ": " + String.join("; ", reasons)));
-            }
-            LOG.log(System.Logger.Level.INFO, "backend auto: using CPU because "
-                    + (reasons.isEmpty() ? "no other backend is installed" : String.join("; ", reasons)));
-        }
-        return new CpuBackend(cfg.threads(), cfg.dotMode(), new MemoryBudget("cpu", cfg.redLineBytes()));
     }
 
     public EngineConfig config() { return config; }
@@ -113,164 +89,139 @@ public final class InferenceEngine implements AutoCloseable {
     public Tokenizer tokenizer() { return tokenizer; }
     public int contextLength() { return weights.config().contextLength(); }
     public Backend backend() { return backend; }
-    public synchronized Attachment activeAttachment() { return active; }
+
+    /** The resident adapter store: {@code adapters().load(adapter)} returns a refcounted handle. */
+    public AdapterStore adapters() { return adapters; }
+
+    /** Steps run so far (for tools and tests). */
+    public long steps() { return scheduler.steps(); }
 
     /**
-     * Attaches {@code adapters} (each with its weight) in one step. Everything is validated first (shapes against the
-     * model, architecture, finite weights and matrices); then the backend builds working copies (MERGED) or low-rank
-     * operands (UNMERGED), reserving their memory: crossing the red line throws RedLineExceededException and leaves
-     * nothing attached.
+     * Queues a sequence and returns at once. Bad requests (prompt plus maxTokens beyond the context, a closed adapter
+     * handle, a token outside the vocabulary) throw here; refused admission and failures complete the future.
      */
-    public synchronized Attachment attach(List<WeightedAdapter> adapters, AttachMode mode) {
+    public Sequence submit(SequenceRequest req) { return submit(req, null); }
+
+    Sequence submit(SequenceRequest req, Consumer<float[]> logitsSink) {
+        ensureOpen();
+        Objects.requireNonNull(req, "request");
+        int[] prompt = req.promptTokens() != null ? req.promptTokens() : encode(req.params().prompt());
+        int vocab = weights.config().vocabSize();
+        for (int t : prompt) if (t < 0 || t >= vocab) throw new IllegalArgumentException("prompt token " + t + " outside vocabulary of " + vocab);
+        if ((long) prompt.length + req.params().maxTokens() > contextLength()) {
+            throw new ContextOverflowException(prompt.length, req.params().maxTokens(), contextLength());
+        }
+        List<ResidentAdapter> refs = new ArrayList<>();
+        List<AdapterBinding.LowRankMember> members = new ArrayList<>();
+        try {
+            for (AdapterWeight w : req.adapters()) {
+                ResidentAdapter ref = w.adapter().share();
+                refs.add(ref);
+                members.add(new AdapterBinding.LowRankMember(ref.device(), w.weight()));
+            }
+        } catch (RuntimeException e) {
+            refs.forEach(ResidentAdapter::close);
+            throw e;
+        }
+        Sequence handle = new Sequence(ids.incrementAndGet());
+        SequenceState s = new SequenceState(handle, req, prompt, refs);
+        s.binding = members.isEmpty() ? AdapterBinding.BASE : new AdapterBinding.LowRank(members);
+        s.logitsSink = logitsSink;
+        try {
+            scheduler.submit(s);
+        } catch (RuntimeException e) {
+            s.release();
+            throw e;
+        }
+        handle.result().whenComplete((r, e) -> { if (e instanceof CancellationException) scheduler.signal(); });
+        return handle;
+    }
+
+    private int[] encode(String prompt) {
+        if (tokenizer == null) throw new IllegalStateException("this model has no tokenizer: submit prompt token ids");
+        return tokenizer.encode(prompt, true, false);
+    }
+
+    /** Convenience: loads {@code adapters}, runs one sequence with them, waits, releases them. */
+    public GenerationResult generate(List<WeightedAdapter> adapters, AttachMode mode, GenerationRequest req, TokenListener listener) {
+        List<AdapterWeight> set = new ArrayList<>();
+        try {
+            for (WeightedAdapter w : adapters) set.add(new AdapterWeight(this.adapters.load(w.adapter()), w.weight()));
+            return await(submit(SequenceRequest.of(req).withAdapters(set).withMode(mode).withListener(listener)));
+        } finally {
+            set.forEach(w -> w.adapter().close());
+        }
+    }
+
+    // ------------------------------------------------------------------ the single-set API, over the store
+
+    /**
+     * Makes {@code adapters} resident as one set: validated (shapes, architecture, finite values), uploaded once, and
+     * for MERGED merged now into a shared copy. Crossing the red line throws RedLineExceededException and holds nothing.
+     */
+    public Attachment attach(List<WeightedAdapter> adapters, AttachMode mode) {
         ensureOpen();
         Objects.requireNonNull(mode, "mode");
         if (adapters == null || adapters.isEmpty()) throw new IllegalArgumentException("attach needs at least one adapter");
-        if (active != null) throw new IllegalStateException("another attachment is active (" + active + "); detach it first");
-        ModelShape shape = shape();
-        Map<TensorId, List<WeightedTarget>> deltas = new TreeMap<>(Comparator.comparingInt(TensorId::layer).thenComparing(TensorId::kind));
-        for (WeightedAdapter wa : adapters) {
-            Objects.requireNonNull(wa, "adapter");
-            wa.adapter().validateAgainst(shape);
-            for (LoraTarget t : wa.adapter().targets()) {
-                requireFinite(wa.adapter().id(), t);
-                deltas.computeIfAbsent(new TensorId(t.layer(), t.kind()), k -> new ArrayList<>()).add(new WeightedTarget(t, wa.weight()));
-            }
-        }
         long t0 = System.nanoTime();
-        String owner = "attachment-" + ids.incrementAndGet();
-        WeightOverlay overlay = mode == AttachMode.MERGED ? backend.mergeInto(deltas, owner) : backend.lowRank(deltas, owner);
-        active = new Attachment(ids.get(), mode, adapters, overlay, System.nanoTime() - t0);
-        return active;
-    }
-
-    /**
-     * Fast pass over the attach's critical path: x - x is 0 for a finite x and NaN otherwise, so the sum of the
-     * differences is 0 exactly when every value is finite (the scalar scan then only runs to name the culprit).
-     */
-    private static boolean allFinite(MemorySegment m, long n) {
-        if (!(m.isNative() || m.heapBase().orElse(null) instanceof byte[])) return false;
-        var species = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
-        var acc = jdk.incubator.vector.FloatVector.zero(species);
-        long i = 0;
-        for (long upper = n - n % species.length(); i < upper; i += species.length()) {
-            var v = jdk.incubator.vector.FloatVector.fromMemorySegment(species, m, i * 4, java.nio.ByteOrder.LITTLE_ENDIAN);
-            acc = acc.add(v.sub(v));
-        }
-        float sum = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-        for (; i < n; i++) {
-            float f = m.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-            sum += f - f;
-        }
-        return sum == 0f;
-    }
-
-    private static void requireFinite(String adapterId, LoraTarget t) {
-        if (!Float.isFinite(t.scale())) throw new AdapterValidationException("adapter " + adapterId + ": " + t.describe() + " has scale " + t.scale());
-        checkFinite(adapterId, t, t.a(), "A");
-        checkFinite(adapterId, t, t.b(), "B");
-    }
-
-    private static void checkFinite(String adapterId, LoraTarget t, MemorySegment m, String which) {
-        long n = m.byteSize() / 4;
-        if (allFinite(m, n)) return;
-        for (long i = 0; i < n; i++) {
-            float f = m.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-            if (!Float.isFinite(f)) {
-                throw new AdapterValidationException("adapter " + adapterId + ": " + t.describe() + " matrix " + which
-                        + " has a non-finite value (" + f + ") at element " + i);
-            }
-        }
-    }
-
-    /** Removes an attachment: working copies and reservations are dropped; the base was never written. Idempotent. */
-    public synchronized void detach(Attachment a) {
-        Objects.requireNonNull(a, "attachment");
-        if (a.detached()) return;
-        if (a != active) throw new IllegalArgumentException(a + " does not belong to this engine");
+        List<AdapterWeight> set = new ArrayList<>();
         try {
-            backend.release(a.overlay);
-        } finally {
-            a.markDetached();
-            active = null;
+            for (WeightedAdapter w : adapters) set.add(new AdapterWeight(this.adapters.load(Objects.requireNonNull(w, "adapter").adapter()), w.weight()));
+            List<AdapterWeight> canonical = SequenceRequest.of(GenerationRequest.greedy("", 1)).withAdapters(set).adapters();
+            MergedCopies.Handle merged = mode == AttachMode.MERGED ? mergedCopies.acquire(canonical) : null;
+            return new Attachment(ids.incrementAndGet(), mode, adapters, set, merged, System.nanoTime() - t0);
+        } catch (RuntimeException | Error e) {
+            set.forEach(w -> w.adapter().close());
+            throw e;
         }
     }
 
-    /**
-     * Generates from {@code req.prompt()} (BOS added) with {@code attachment} applied (null = base model), streaming
-     * each token to {@code listener}. Stops at EOS or maxTokens. The KV cache for prompt + maxTokens positions is
-     * reserved up front: a request that does not fit the context or the red line fails before any work.
-     */
-    public synchronized GenerationResult generate(Attachment attachment, GenerationRequest req, TokenListener listener) {
-        ensureOpen();
-        Objects.requireNonNull(req, "request");
-        TokenListener out = listener != null ? listener : TokenListener.NONE;
-        WeightOverlay overlay = overlayOf(attachment);
-        int[] prompt = tokenizer.encode(req.prompt(), true, false);
-        if ((long) prompt.length + req.maxTokens() > contextLength()) {
-            throw new ContextOverflowException(prompt.length, req.maxTokens(), contextLength());
-        }
-        Sampler sampler = new Sampler(req.temperature(), req.topP(), req.seed());
-        int vocab = weights.config().vocabSize();
-        List<Integer> generated = new ArrayList<>();
-        StringBuilder text = new StringBuilder();
-        Utf8Accumulator utf8 = new Utf8Accumulator();
-        StopReason stop = StopReason.MAX_TOKENS;
-        long t0 = System.nanoTime(), t1;
-        try (KvCache kv = backend.allocateKvCache(prompt.length + req.maxTokens(), config.kvCache())) {
-            boolean greedy = req.temperature() == 0f;
-            float[] logits = null;
-            int next = -1;
-            for (int i = 0; i < prompt.length - 1; i++) backend.forward(prompt[i], i, kv, overlay, false);
-            int lastPos = prompt.length - 1;
-            if (greedy) next = backend.forwardArgmax(prompt[lastPos], lastPos, kv, overlay);
-            else logits = backend.forward(prompt[lastPos], lastPos, kv, overlay, true);
-            t1 = System.nanoTime();
-            int pos = prompt.length;
-            int prev = prompt[prompt.length - 1];
-            while (true) {
-                if (!greedy) next = sampler.sample(logits, vocab);
-                if (next == tokenizer.eos() || next == tokenizer.bos()) {
-                    stop = StopReason.EOS;
-                    break;
-                }
-                generated.add(next);
-                String piece = utf8.add(tokenizer.pieceBytes(prev, next));
-                text.append(piece);
-                out.onToken(next, piece);
-                prev = next;
-                if (generated.size() == req.maxTokens()) break;
-                if (greedy) next = backend.forwardArgmax(next, pos++, kv, overlay);
-                else logits = backend.forward(next, pos++, kv, overlay, true);
-            }
-        }
-        String tail = utf8.flush();
-        text.append(tail);
-        long t2 = System.nanoTime();
-        return new GenerationResult(text.toString(), generated.stream().mapToInt(Integer::intValue).toArray(), prompt.length,
-                stop, t1 - t0, t2 - t1);
+    /** Drops the attachment's references (a running sequence keeps its own until it ends). Idempotent. */
+    public void detach(Attachment a) {
+        Objects.requireNonNull(a, "attachment");
+        if (!a.markDetached()) return;
+        if (a.merged != null) a.merged.close();
+        a.resident.forEach(w -> w.adapter().close());
+    }
+
+    /** Generates from {@code req.prompt()} (BOS added) with {@code attachment} (null = base model) and waits. */
+    public GenerationResult generate(Attachment attachment, GenerationRequest req, TokenListener listener) {
+        return await(submit(requestFor(attachment, SequenceRequest.of(req).withListener(listener))));
     }
 
     /** Logits after feeding {@code tokens} from position 0 (a copy), with {@code attachment} applied (null = base). */
-    public synchronized float[] logits(Attachment attachment, int[] tokens) {
-        ensureOpen();
-        WeightOverlay overlay = overlayOf(attachment);
-        if (tokens.length == 0 || tokens.length > contextLength()) throw new IllegalArgumentException("need 1.." + contextLength() + " tokens");
-        try (KvCache kv = backend.allocateKvCache(tokens.length, config.kvCache())) {
-            float[] l = null;
-            for (int i = 0; i < tokens.length; i++) l = backend.forward(tokens[i], i, kv, overlay, i == tokens.length - 1);
-            return l.clone();
+    public float[] logits(Attachment attachment, int[] tokens) {
+        if (tokens.length == 0 || tokens.length > contextLength() - 1) throw new IllegalArgumentException("need 1.." + (contextLength() - 1) + " tokens");
+        float[][] out = new float[1][];
+        SequenceRequest req = requestFor(attachment, SequenceRequest.of(GenerationRequest.greedy("", 1)).withPromptTokens(tokens));
+        await(submit(req, l -> out[0] = l));
+        return out[0];
+    }
+
+    private static SequenceRequest requestFor(Attachment a, SequenceRequest req) {
+        if (a == null) return req;
+        if (a.detached()) throw new IllegalStateException(a + " is detached");
+        return req.withAdapters(a.resident).withMode(a.mode());
+    }
+
+    /** Waits for a sequence; its failure is rethrown as it was raised (RedLineExceededException, ...). */
+    static GenerationResult await(Sequence s) {
+        try {
+            return s.result().get();
+        } catch (InterruptedException e) {
+            s.cancel();
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted while waiting for " + s);
+        } catch (ExecutionException | CompletionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) throw r;
+            if (c instanceof Error err) throw err;
+            throw new IllegalStateException(c);
         }
     }
 
-    private WeightOverlay overlayOf(Attachment a) {
-        if (a == null) return null;
-        if (a.detached()) throw new IllegalStateException(a + " is detached");
-        if (a != active) throw new IllegalArgumentException(a + " is not this engine's active attachment");
-        return a.overlay;
-    }
-
     /** SHA-256 of every base tensor, by GGUF name. */
-    public synchronized Map<String, byte[]> baseTensorDigests() {
+    public Map<String, byte[]> baseTensorDigests() {
         ensureOpen();
         return new LinkedHashMap<>(backend.baseTensorDigests());
     }
@@ -279,11 +230,18 @@ public final class InferenceEngine implements AutoCloseable {
         if (closed) throw new IllegalStateException("engine is closed");
     }
 
+    /** Stops the scheduler (queued and running sequences fail with "engine is closed") and frees everything. */
     @Override
     public synchronized void close() {
         if (closed) return;
-        if (active != null) detach(active);
         closed = true;
+        scheduler.stop();
+        try {
+            schedulerThread.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        kvBlocks.close();
         backend.close();
         if (arena != null) arena.close();
     }

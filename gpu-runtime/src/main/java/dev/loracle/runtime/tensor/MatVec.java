@@ -42,7 +42,6 @@ public final class MatVec {
     static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
     static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
     static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
-    static final VectorSpecies<Float> F256 = FloatVector.SPECIES_256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -111,10 +110,10 @@ public final class MatVec {
         long off = row * w.rowBytes();
         MemorySegment seg = w.data();
         return switch (w.type()) {
-            case F32 -> dotF32(seg, off, x, n);
-            case F16 -> dotF16(seg, off, x, n);
-            case Q8_0 -> mode == DotMode.INT8 && xq != null ? dotQ8_0Int(seg, off, xq, n) : dotQ8_0(seg, off, x, n);
-            case Q4_0 -> mode == DotMode.INT8 && xq != null ? dotQ4_0Int(seg, off, xq, n) : dotQ4_0(seg, off, x, n);
+            case F32 -> dotF32(seg, off, x, 0, n);
+            case F16 -> dotF16(seg, off, x, 0, n);
+            case Q8_0 -> mode == DotMode.INT8 && xq != null ? dotQ8_0Int(seg, off, xq, 0, n) : dotQ8_0(seg, off, x, 0, n);
+            case Q4_0 -> mode == DotMode.INT8 && xq != null ? dotQ4_0Int(seg, off, xq, 0, n) : dotQ4_0(seg, off, x, 0, n);
             default -> throw new IllegalArgumentException("no kernel for " + w.type());
         };
     }
@@ -125,30 +124,30 @@ public final class MatVec {
         return s;
     }
 
-    static float dotF32(MemorySegment w, long off, float[] x, int n) {
+    static float dotF32(MemorySegment w, long off, float[] x, int xo, int n) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
         for (int upper = n - 4 * L; i <= upper; i += 4 * L) {
-            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
-            a1 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, i + L), a1);
-            a2 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + 2 * L), LE).fma(FloatVector.fromArray(F, x, i + 2 * L), a2);
-            a3 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + 3 * L), LE).fma(FloatVector.fromArray(F, x, i + 3 * L), a3);
+            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + 2 * L), LE).fma(FloatVector.fromArray(F, x, xo + i + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + 3 * L), LE).fma(FloatVector.fromArray(F, x, xo + i + 3 * L), a3);
         }
         for (int upper = n - L; i <= upper; i += L) {
-            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
+            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xo + i), a0);
         }
         float s = sumLanes(a0.add(a1).add(a2.add(a3)));
-        for (; i < n; i++) s += w.get(F32, off + 4L * i) * x[i];
+        for (; i < n; i++) s += w.get(F32, off + 4L * i) * x[xo + i];
         return s;
     }
 
-    static float dotF16(MemorySegment w, long off, float[] x, int n) {
+    static float dotF16(MemorySegment w, long off, float[] x, int xo, int n) {
         float s = 0f;
-        for (int i = 0; i < n; i++) s += Float.float16ToFloat(w.get(I16, off + 2L * i)) * x[i];
+        for (int i = 0; i < n; i++) s += Float.float16ToFloat(w.get(I16, off + 2L * i)) * x[xo + i];
         return s;
     }
 
-    static float dotQ8_0(MemorySegment w, long off, float[] x, int n) {
+    static float dotQ8_0(MemorySegment w, long off, float[] x, int xo, int n) {
         FloatVector acc = FloatVector.zero(F);
         int nb = n / 32;
         for (int b = 0; b < nb; b++) {
@@ -157,14 +156,14 @@ public final class MatVec {
             FloatVector blk = FloatVector.zero(F);
             for (int j = 0; j < 32; j += L) {
                 FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(BF, w, o + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
-                blk = wv.fma(FloatVector.fromArray(F, x, b * 32 + j), blk);
+                blk = wv.fma(FloatVector.fromArray(F, x, xo + b * 32 + j), blk);
             }
             acc = blk.fma(FloatVector.broadcast(F, d), acc);
         }
         return sumLanes(acc);
     }
 
-    static float dotQ4_0(MemorySegment w, long off, float[] x, int n) {
+    static float dotQ4_0(MemorySegment w, long off, float[] x, int xo, int n) {
         FloatVector acc = FloatVector.zero(F);
         int nb = n / 32;
         int parts = 16 / L;
@@ -175,7 +174,7 @@ public final class MatVec {
             ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
             FloatVector blk = FloatVector.zero(F);
-            int xb = b * 32;
+            int xb = xo + b * 32;
             for (int p = 0; p < parts; p++) {
                 blk = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xb + p * L), blk);
                 blk = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xb + 16 + p * L), blk);
@@ -193,33 +192,44 @@ public final class MatVec {
                 .add((IntVector) p.convertShape(VectorOperators.S2I, I256, 1));
     }
 
-    static float dotQ8_0Int(MemorySegment w, long off, Q8Activation xq, int n) {
-        FloatVector acc = FloatVector.zero(F256);
+    /*
+     * INT8 mode: each block's integer dot product is exact (|sum| < 2^20), so it does not depend on how a kernel splits
+     * it into lanes; only the float part has an order, and it is fixed here: acc = fma((float) blockSum, dW * dX, acc)
+     * over the blocks in order, one scalar chain per output element. Any vector width, the batched kernels
+     * (MatMul) and the native AVX2 kernels (NativeKernels) therefore give the same bits.
+     */
+
+    static float dotQ8_0Int(MemorySegment w, long off, Q8Activation xq, int xBlock0, int n) {
+        float acc = 0f;
         int nb = n / 32;
         for (int b = 0; b < nb; b++) {
             long o = off + 34L * b;
-            float d = Float.float16ToFloat(w.get(I16, o)) * xq.d[b];
-            IntVector s = dot16(ByteVector.fromMemorySegment(B128, w, o + 2, LE), ByteVector.fromArray(B128, xq.q, b * 32))
-                    .add(dot16(ByteVector.fromMemorySegment(B128, w, o + 18, LE), ByteVector.fromArray(B128, xq.q, b * 32 + 16)));
-            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F256, 0)).fma(FloatVector.broadcast(F256, d), acc);
+            int xb = xBlock0 + b;
+            float d = Float.float16ToFloat(w.get(I16, o)) * xq.d[xb];
+            int s = dot16(ByteVector.fromMemorySegment(B128, w, o + 2, LE), ByteVector.fromArray(B128, xq.q, xb * 32))
+                    .add(dot16(ByteVector.fromMemorySegment(B128, w, o + 18, LE), ByteVector.fromArray(B128, xq.q, xb * 32 + 16)))
+                    .reduceLanes(VectorOperators.ADD);
+            acc = Math.fma((float) s, d, acc);
         }
-        return sumLanes(acc);
+        return acc;
     }
 
-    static float dotQ4_0Int(MemorySegment w, long off, Q8Activation xq, int n) {
-        FloatVector acc = FloatVector.zero(F256);
+    static float dotQ4_0Int(MemorySegment w, long off, Q8Activation xq, int xBlock0, int n) {
+        float acc = 0f;
         int nb = n / 32;
         for (int b = 0; b < nb; b++) {
             long o = off + 18L * b;
-            float d = Float.float16ToFloat(w.get(I16, o)) * xq.d[b];
+            int xb = xBlock0 + b;
+            float d = Float.float16ToFloat(w.get(I16, o)) * xq.d[xb];
             ByteVector q = ByteVector.fromMemorySegment(B128, w, o + 2, LE);
             ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            IntVector s = dot16(lo, ByteVector.fromArray(B128, xq.q, b * 32))
-                    .add(dot16(hi, ByteVector.fromArray(B128, xq.q, b * 32 + 16)));
-            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F256, 0)).fma(FloatVector.broadcast(F256, d), acc);
+            int s = dot16(lo, ByteVector.fromArray(B128, xq.q, xb * 32))
+                    .add(dot16(hi, ByteVector.fromArray(B128, xq.q, xb * 32 + 16)))
+                    .reduceLanes(VectorOperators.ADD);
+            acc = Math.fma((float) s, d, acc);
         }
-        return sumLanes(acc);
+        return acc;
     }
 
     /** Plain scalar reference of {@link #dotRow} in FLOAT mode (tests compare the vector kernels to it). */

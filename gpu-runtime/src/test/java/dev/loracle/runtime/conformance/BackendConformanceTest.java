@@ -3,7 +3,9 @@ package dev.loracle.runtime.conformance;
 import dev.loracle.runtime.engine.AttachMode;
 import dev.loracle.runtime.engine.Backend;
 import dev.loracle.runtime.engine.CpuBackend;
-import dev.loracle.runtime.engine.KvCache;
+import dev.loracle.runtime.engine.AdapterBinding;
+import dev.loracle.runtime.engine.DeviceAdapter;
+import dev.loracle.runtime.engine.StepHarness;
 import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.engine.TensorId;
 import dev.loracle.runtime.engine.WeightOverlay;
@@ -381,7 +383,7 @@ abstract class BackendConformanceTest {
     private void checkGreedy(LoadedModel m) {
         int[] tokens;
         try (Backend b = loaded(m.weights())) {
-            tokens = greedy(b, prompt, GREEDY_STEPS, null, KvCacheType.F32);
+            tokens = greedy(b, prompt, GREEDY_STEPS, AdapterBinding.BASE, KvCacheType.F32);
         }
         int[] all = new int[prompt.length - 1 + tokens.length];
         System.arraycopy(prompt, 1, all, 0, prompt.length - 1);
@@ -391,7 +393,7 @@ abstract class BackendConformanceTest {
                 + " generated\n  " + text + "\nbut the llama2.c reference is\n  " + golden);
         if (!isCpuReference()) {
             try (Backend cpu = cpuReference(m.weights())) {
-                assertArrayEquals(greedy(cpu, prompt, GREEDY_STEPS, null, KvCacheType.F32), tokens,
+                assertArrayEquals(greedy(cpu, prompt, GREEDY_STEPS, AdapterBinding.BASE, KvCacheType.F32), tokens,
                         deviceName() + " greedy tokens differ from the CPU backend's");
             }
         }
@@ -402,8 +404,8 @@ abstract class BackendConformanceTest {
     void greedyWithInt8KvCacheMatchesCpuBackend() {
         assumeTrue(!isCpuReference(), "the CPU backend is the reference of this comparison");
         try (Backend b = loaded(f32Model.weights()); Backend cpu = cpuReference(f32Model.weights())) {
-            assertArrayEquals(greedy(cpu, prompt, GREEDY_STEPS, null, KvCacheType.INT8),
-                    greedy(b, prompt, GREEDY_STEPS, null, KvCacheType.INT8),
+            assertArrayEquals(greedy(cpu, prompt, GREEDY_STEPS, AdapterBinding.BASE, KvCacheType.INT8),
+                    greedy(b, prompt, GREEDY_STEPS, AdapterBinding.BASE, KvCacheType.INT8),
                     deviceName() + " greedy tokens with an INT8 KV cache differ from the CPU backend's");
         }
     }
@@ -424,16 +426,16 @@ abstract class BackendConformanceTest {
         for (int i = prompt.length; i < seq.length; i++) seq[i] = 300 + i;   // teacher-forced continuation
         float[][] ref;
         try (Backend refBackend = cpuReference(referenceMerged(arena, w, deltas))) {
-            ref = logitsAlong(refBackend, seq, null);
+            ref = logitsAlong(refBackend, seq, AdapterBinding.BASE);
         }
         try (Backend b = loaded(w)) {
-            float[][] base = logitsAlong(b, seq, null);
+            float[][] base = logitsAlong(b, seq, AdapterBinding.BASE);
             WeightOverlay merged = b.mergeInto(deltas, "conformance-merged");
-            float[][] m = logitsAlong(b, seq, merged);
+            float[][] m = logitsAlong(b, seq, new AdapterBinding.Merged(merged));
             b.release(merged);
-            WeightOverlay lowRank = b.lowRank(deltas, "conformance-unmerged");
-            float[][] u = logitsAlong(b, seq, lowRank);
-            b.release(lowRank);
+            List<DeviceAdapter> uploaded = new java.util.ArrayList<>();
+            float[][] u = logitsAlong(b, seq, StepHarness.upload(b, deltas, uploaded));
+            uploaded.forEach(DeviceAdapter::close);
             for (int i = 0; i < seq.length; i++) {
                 double tol = relTol * maxAbs(ref[i]);
                 assertTrue(maxDiff(base[i], ref[i]) > 10 * tol, "the adapters must change the logits noticeably at step " + i);
@@ -454,28 +456,31 @@ abstract class BackendConformanceTest {
         Map<TensorId, List<WeightedTarget>> deltas = oneAdapterQV(arena, w.config(), 12);
         try (Backend b = loaded(w)) {
             Map<String, byte[]> digestsBefore = b.baseTensorDigests();
-            float[] baseLogits;
-            try (KvCache kv = b.allocateKvCache(4, KvCacheType.F32)) {
-                baseLogits = b.forward(prompt[0], 0, kv, null, true).clone();
-            }
+            int[] first = {prompt[0]};
+            float[] baseLogits = logitsAlong(b, first, AdapterBinding.BASE)[0];
             // One warm-up cycle per mode first: a driver may reserve memory lazily at a kernel's first launch.
             b.release(b.mergeInto(deltas, "warm-up-merged"));
-            b.release(b.lowRank(deltas, "warm-up-unmerged"));
+            List<DeviceAdapter> warm = new java.util.ArrayList<>();
+            StepHarness.upload(b, deltas, warm);
+            warm.forEach(DeviceAdapter::close);
             MemorySnapshot before = b.memory().snapshot();
             OptionalLong freeBefore = deviceFreeBytes(b);
             int cycles = attachDetachCycles();
             for (int i = 0; i < cycles; i++) {
                 AttachMode mode = i % 2 == 0 ? AttachMode.MERGED : AttachMode.UNMERGED;
-                WeightOverlay o = mode == AttachMode.MERGED ? b.mergeInto(deltas, "cycle-" + i) : b.lowRank(deltas, "cycle-" + i);
+                List<DeviceAdapter> uploaded = new java.util.ArrayList<>();
+                WeightOverlay o = mode == AttachMode.MERGED ? b.mergeInto(deltas, "cycle-" + i) : null;
+                AdapterBinding binding = o != null ? new AdapterBinding.Merged(o) : StepHarness.upload(b, deltas, uploaded);
                 assertTrue(b.memory().used() > before.usedBytes(), "an attach holds memory");
                 if (i % 100 < 2) {
-                    try (KvCache kv = b.allocateKvCache(4, KvCacheType.F32)) {
-                        float[] l = b.forward(prompt[0], 0, kv, o, true);
-                        assertTrue(maxDiff(l, baseLogits) > 1e-4, mode + " overlay of cycle " + i + " must change the logits");
-                    }
+                    float[] l = logitsAlong(b, first, binding)[0];
+                    assertTrue(maxDiff(l, baseLogits) > 1e-4, mode + " adapters of cycle " + i + " must change the logits");
                 }
-                b.release(o);
-                assertTrue(o.released());
+                if (o != null) {
+                    b.release(o);
+                    assertTrue(o.released());
+                }
+                uploaded.forEach(DeviceAdapter::close);
                 assertEquals(before.usedBytes(), b.memory().used(), "accounted memory after cycle " + i);
             }
             MemorySnapshot after = b.memory().snapshot();
@@ -486,9 +491,7 @@ abstract class BackendConformanceTest {
                 assertEquals(freeBefore.getAsLong(), deviceFreeBytes(b).getAsLong(), "driver-reported free device memory");
             }
             assertEquals(digestsHex(digestsBefore), digestsHex(b.baseTensorDigests()), "base tensors after " + cycles + " cycles");
-            try (KvCache kv = b.allocateKvCache(4, KvCacheType.F32)) {
-                assertArrayEquals(baseLogits, b.forward(prompt[0], 0, kv, null, true), "base logits after " + cycles + " cycles");
-            }
+            assertArrayEquals(baseLogits, logitsAlong(b, first, AdapterBinding.BASE)[0], "base logits after " + cycles + " cycles");
         }
     }
 
@@ -498,35 +501,36 @@ abstract class BackendConformanceTest {
         Map<TensorId, List<WeightedTarget>> deltas = twoAdapters(arena, w.config(), 13);
         long headroom;
         try (Backend probe = loaded(w)) {
-            headroom = probe.memory().used() + probe.kvCacheBytes(16, KvCacheType.F32) + 1024;
-            assertTrue(probe.overlayBytes(deltas, AttachMode.MERGED) > 1024);
+            headroom = probe.memory().used() + 1024;
+            assertTrue(probe.mergeBytes(deltas) > 1024);
         }
         try (Backend b = newBackend(new MemoryBudget(deviceName(), headroom))) {
             b.loadBase(w);
-            try (KvCache kv = b.allocateKvCache(16, KvCacheType.F32)) {
-                long used = b.memory().used();
-                RedLineExceededException e = assertThrows(RedLineExceededException.class,
-                        () -> b.mergeInto(deltas, "too-big"));
-                assertTrue(e.getMessage().contains("red line"), e.getMessage());
-                assertEquals(used, b.memory().used(), "a refused MERGED attach leaves nothing behind");
-                assertThrows(RedLineExceededException.class, () -> b.lowRank(deltas, "too-big"));
-                assertEquals(used, b.memory().used(), "a refused UNMERGED attach leaves nothing behind");
-                assertThrows(RedLineExceededException.class, () -> b.allocateKvCache(64, KvCacheType.F32));
-                assertEquals(0, b.memory().used(MemoryCategory.WORKING_COPY));
-                assertNotEquals(0, kv.bytes());
-            }
+            long used = b.memory().used();
+            RedLineExceededException e = assertThrows(RedLineExceededException.class,
+                    () -> b.mergeInto(deltas, "too-big"));
+            assertTrue(e.getMessage().contains("red line"), e.getMessage());
+            assertEquals(used, b.memory().used(), "a refused MERGED copy leaves nothing behind");
+            assertThrows(RedLineExceededException.class, () -> StepHarness.upload(b, deltas, new java.util.ArrayList<>()));
+            assertEquals(used, b.memory().used(), "a refused upload leaves nothing behind");
+            assertEquals(0, b.memory().used(MemoryCategory.WORKING_COPY));
+            assertEquals(0, b.memory().used(MemoryCategory.ADAPTER));
         }
     }
 
     @Test
     void releasedOverlayIsRejected() {
         try (Backend b = loaded(f32Model.weights())) {
-            WeightOverlay o = b.lowRank(twoAdapters(arena, f32Model.weights().config(), 14), "released");
+            Map<TensorId, List<WeightedTarget>> deltas = twoAdapters(arena, f32Model.weights().config(), 14);
+            WeightOverlay o = b.mergeInto(deltas, "released");
             b.release(o);
             b.release(o);   // idempotent
-            try (KvCache kv = b.allocateKvCache(2, KvCacheType.F32)) {
-                assertThrows(IllegalStateException.class, () -> b.forward(1, 0, kv, o, true));
-            }
+            assertThrows(IllegalStateException.class, () -> logitsAlong(b, new int[] {1}, new AdapterBinding.Merged(o)));
+            List<DeviceAdapter> uploaded = new java.util.ArrayList<>();
+            AdapterBinding.LowRank lowRank = StepHarness.upload(b, deltas, uploaded);
+            uploaded.forEach(DeviceAdapter::close);
+            uploaded.forEach(DeviceAdapter::close); // idempotent
+            assertThrows(IllegalStateException.class, () -> logitsAlong(b, new int[] {1}, lowRank));
         }
     }
 }

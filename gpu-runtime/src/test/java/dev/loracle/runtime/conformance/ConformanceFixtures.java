@@ -1,10 +1,10 @@
 package dev.loracle.runtime.conformance;
 
 import dev.loracle.runtime.engine.Backend;
-import dev.loracle.runtime.engine.KvCache;
+import dev.loracle.runtime.engine.AdapterBinding;
+import dev.loracle.runtime.engine.StepHarness;
 import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.engine.TensorId;
-import dev.loracle.runtime.engine.WeightOverlay;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.lora.LoraTarget;
 import dev.loracle.runtime.lora.ProjectionKind;
@@ -126,28 +126,14 @@ final class ConformanceFixtures {
         return new QuantizedTensor(base.name() + "+ref", base.type(), base.rows(), base.cols(), seg);
     }
 
-    /** Greedy decoding through the Backend seam: prompt tokens (with BOS) fed one by one, then argmax steps. */
-    static int[] greedy(Backend b, int[] prompt, int steps, WeightOverlay overlay, KvCacheType kvType) {
-        int[] out = new int[steps];
-        try (KvCache kv = b.allocateKvCache(prompt.length + steps, kvType)) {
-            float[] logits = null;
-            for (int i = 0; i < prompt.length; i++) logits = b.forward(prompt[i], i, kv, overlay, i == prompt.length - 1);
-            for (int s = 0; s < steps; s++) {
-                int next = argmax(logits);
-                out[s] = next;
-                if (s + 1 < steps) logits = b.forward(next, prompt.length + s, kv, overlay, true);
-            }
-        }
-        return out;
+    /** Greedy decoding through the step seam: the prompt (with BOS) as one step, then one step per token. */
+    static int[] greedy(Backend b, int[] prompt, int steps, AdapterBinding binding, KvCacheType kvType) {
+        return StepHarness.greedy(b, prompt, steps, binding, kvType);
     }
 
-    /** Logits after every token of {@code tokens} (teacher-forced), copied out of the backend's reused buffer. */
-    static float[][] logitsAlong(Backend b, int[] tokens, WeightOverlay overlay) {
-        float[][] out = new float[tokens.length][];
-        try (KvCache kv = b.allocateKvCache(tokens.length, KvCacheType.F32)) {
-            for (int i = 0; i < tokens.length; i++) out[i] = b.forward(tokens[i], i, kv, overlay, true).clone();
-        }
-        return out;
+    /** Logits after every token of {@code tokens} (teacher-forced, one step). */
+    static float[][] logitsAlong(Backend b, int[] tokens, AdapterBinding binding) {
+        return StepHarness.logitsAlong(b, tokens, binding);
     }
 
     static int argmax(float[] x) {

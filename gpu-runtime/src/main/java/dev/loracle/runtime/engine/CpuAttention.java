@@ -1,0 +1,67 @@
+package dev.loracle.runtime.engine;
+
+import dev.loracle.runtime.engine.plan.Op;
+import dev.loracle.runtime.tensor.ParallelRunner;
+
+/**
+ * Paged causal attention on the CPU: for row t at position p of sequence s and query head h, scores over positions
+ * 0..p of s (keys from its blocks, KV head h / kvMul), softmax with StrictMath.exp, weighted sum of values. Work is
+ * split over (row, head) pairs; each pair is computed the same way whatever else is in the step.
+ */
+final class CpuAttention {
+    private final ParallelRunner pool;
+    private float[] scores = new float[0];
+
+    CpuAttention(ParallelRunner pool) {
+        this.pool = pool;
+    }
+
+    void run(Op.Attention a, StepBatch batch, CpuKvBlocks kv, float[] q, int qWidth, float[] out) {
+        int n = batch.size(), heads = a.heads(), hd = a.headDim(), kvMul = heads / a.kvHeads();
+        int longest = 0;
+        for (int p : batch.positions()) longest = Math.max(longest, p + 1);
+        int stride = longest;
+        if (scores.length < n * heads * stride) scores = new float[n * heads * stride];
+        float[] att = scores;
+        // blocks of each row's sequence, resolved once
+        CpuKvBlocks.Block[][] tables = new CpuKvBlocks.Block[batch.blockTables().length][];
+        for (int s = 0; s < tables.length; s++) {
+            int[] ids = batch.blockTables()[s];
+            tables[s] = new CpuKvBlocks.Block[ids.length];
+        }
+        for (int t = 0; t < n; t++) {
+            int s = batch.sequence()[t];
+            int used = batch.positions()[t] / KvBlockStorage.BLOCK_POSITIONS + 1;
+            for (int b = 0; b < used; b++) if (tables[s][b] == null) tables[s][b] = kv.block(batch.blockTables()[s][b]);
+        }
+        float invSqrt = 1.0f / (float) Math.sqrt(hd);
+        int layer = a.layer();
+        int grain = Math.max(1, (1 << 14) / (stride * hd * 2));
+        pool.forRange(n * heads, grain, (from, to) -> {
+            for (int job = from; job < to; job++) {
+                int t = job / heads, h = job % heads;
+                int span = batch.positions()[t] + 1;
+                CpuKvBlocks.Block[] blocks = tables[batch.sequence()[t]];
+                int qOff = t * qWidth + h * hd;
+                int kvh = h / kvMul;
+                int base = job * stride;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p < span; p++) {
+                    float sc = blocks[p / KvBlockStorage.BLOCK_POSITIONS].keyDot(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, q, qOff) * invSqrt;
+                    att[base + p] = sc;
+                    if (sc > max) max = sc;
+                }
+                float sum = 0f;
+                for (int p = 0; p < span; p++) {
+                    float e = (float) StrictMath.exp(att[base + p] - max);
+                    att[base + p] = e;
+                    sum += e;
+                }
+                for (int i = 0; i < hd; i++) out[qOff + i] = 0f;
+                for (int p = 0; p < span; p++) {
+                    blocks[p / KvBlockStorage.BLOCK_POSITIONS].addValue(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, att[base + p] / sum, out, qOff);
+                }
+            }
+        });
+    }
+}

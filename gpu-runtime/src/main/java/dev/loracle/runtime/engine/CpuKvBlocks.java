@@ -1,0 +1,147 @@
+package dev.loracle.runtime.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Host paged KV cache: each block holds {@link #BLOCK_POSITIONS} positions of every layer's keys and values, as F32
+ * or as int8 with one F32 scale per (position, KV head) (scale = amax / 127, about a quarter of the bytes).
+ * Blocks are heap arrays made on {@link #acquire} and dropped on {@link #release}.
+ */
+final class CpuKvBlocks implements KvBlockStorage {
+    private final KvCacheType type;
+    private final int layers, kvDim, headDim, nKv;
+    private final List<Block> blocks = new ArrayList<>();
+
+    CpuKvBlocks(KvCacheType type, int layers, int kvDim, int headDim) {
+        this.type = type;
+        this.layers = layers;
+        this.kvDim = kvDim;
+        this.headDim = headDim;
+        this.nKv = kvDim / headDim;
+    }
+
+    static long blockBytes(KvCacheType type, int layers, int kvDim, int headDim) {
+        long elems = 2L * layers * BLOCK_POSITIONS * kvDim;
+        return type == KvCacheType.F32 ? elems * 4 : elems + 2L * layers * BLOCK_POSITIONS * (kvDim / headDim) * 4;
+    }
+
+    @Override public KvCacheType type() { return type; }
+    @Override public long blockBytes() { return blockBytes(type, layers, kvDim, headDim); }
+
+    @Override
+    public synchronized void acquire(int id) {
+        while (blocks.size() <= id) blocks.add(null);
+        if (blocks.get(id) != null) throw new IllegalStateException("KV block " + id + " is already in use");
+        blocks.set(id, new Block());
+    }
+
+    @Override
+    public synchronized void release(int id) {
+        if (id >= blocks.size() || blocks.get(id) == null) throw new IllegalStateException("KV block " + id + " is not in use");
+        blocks.set(id, null);
+    }
+
+    synchronized Block block(int id) {
+        Block b = id < blocks.size() ? blocks.get(id) : null;
+        if (b == null) throw new IllegalStateException("KV block " + id + " is not in use");
+        return b;
+    }
+
+    @Override
+    public synchronized void close() { blocks.clear(); }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    private static final int L = F.length();
+
+    /** One block: element (layer, slot, kvHead, i) at ((layer * BLOCK + slot) * kvDim + kvHead * headDim + i). */
+    final class Block {
+        private final float[] keyF, valF;
+        private final byte[] keyQ, valQ;
+        private final float[] keyScale, valScale;
+
+        Block() {
+            int n = layers * BLOCK_POSITIONS * kvDim;
+            if (type == KvCacheType.F32) {
+                keyF = new float[n];
+                valF = new float[n];
+                keyQ = valQ = null;
+                keyScale = valScale = null;
+            } else {
+                keyF = valF = null;
+                keyQ = new byte[n];
+                valQ = new byte[n];
+                keyScale = new float[layers * BLOCK_POSITIONS * nKv];
+                valScale = new float[layers * BLOCK_POSITIONS * nKv];
+            }
+        }
+
+        /** Stores k and v (kvDim floats each, from kOff / vOff) at (layer, slot). */
+        void store(int layer, int slot, float[] k, int kOff, float[] v, int vOff) {
+            int off = (layer * BLOCK_POSITIONS + slot) * kvDim;
+            if (type == KvCacheType.F32) {
+                System.arraycopy(k, kOff, keyF, off, kvDim);
+                System.arraycopy(v, vOff, valF, off, kvDim);
+                return;
+            }
+            int s = (layer * BLOCK_POSITIONS + slot) * nKv;
+            for (int h = 0; h < nKv; h++) {
+                keyScale[s + h] = quantizeHead(k, kOff + h * headDim, keyQ, off + h * headDim);
+                valScale[s + h] = quantizeHead(v, vOff + h * headDim, valQ, off + h * headDim);
+            }
+        }
+
+        private float quantizeHead(float[] src, int from, byte[] dst, int to) {
+            float amax = 0;
+            for (int i = 0; i < headDim; i++) amax = Math.max(amax, Math.abs(src[from + i]));
+            float inv = amax == 0 ? 0 : 127f / amax;
+            for (int i = 0; i < headDim; i++) dst[to + i] = (byte) Math.round(src[from + i] * inv);
+            return amax / 127f;
+        }
+
+        /**
+         * q[qOff..qOff+headDim) . key(layer, slot, kvHead): 8-lane products accumulated per lane, lanes summed in lane
+         * order and the tail added last, so the result is the same on every machine.
+         */
+        float keyDot(int layer, int slot, int kvHead, float[] q, int qOff) {
+            int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
+            FloatVector acc = FloatVector.zero(F);
+            int i = 0, upper = headDim - L;
+            if (type == KvCacheType.F32) {
+                for (; i <= upper; i += L) acc = FloatVector.fromArray(F, q, qOff + i).fma(FloatVector.fromArray(F, keyF, off + i), acc);
+                float s = sumLanes(acc);
+                for (; i < headDim; i++) s += q[qOff + i] * keyF[off + i];
+                return s;
+            }
+            for (; i <= upper; i += L) {
+                FloatVector k = (FloatVector) ByteVector.fromArray(B, keyQ, off + i).convertShape(VectorOperators.B2F, F, 0);
+                acc = FloatVector.fromArray(F, q, qOff + i).fma(k, acc);
+            }
+            float s = sumLanes(acc);
+            for (; i < headDim; i++) s += q[qOff + i] * keyQ[off + i];
+            return s * keyScale[(layer * BLOCK_POSITIONS + slot) * nKv + kvHead];
+        }
+
+        /** out[outOff..) += a * value(layer, slot, kvHead). */
+        void addValue(int layer, int slot, int kvHead, float a, float[] out, int outOff) {
+            int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
+            if (type == KvCacheType.F32) {
+                for (int i = 0; i < headDim; i++) out[outOff + i] += a * valF[off + i];
+                return;
+            }
+            float as = a * valScale[(layer * BLOCK_POSITIONS + slot) * nKv + kvHead];
+            for (int i = 0; i < headDim; i++) out[outOff + i] += as * valQ[off + i];
+        }
+    }
+
+    private static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) s += v.lane(i);
+        return s;
+    }
+}

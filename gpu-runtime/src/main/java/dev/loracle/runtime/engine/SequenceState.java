@@ -1,0 +1,60 @@
+package dev.loracle.runtime.engine;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A sequence as the scheduler tracks it: its prompt, the positions already in its KV blocks ({@link #computed}), the
+ * tokens generated so far, its sampler and text, and what it holds (adapter references, merged copy, KV lease) until
+ * {@link #release()}.
+ */
+final class SequenceState {
+    final Sequence handle;
+    final SequenceRequest request;
+    final int[] prompt;
+    final List<ResidentAdapter> adapters;   // the sequence's own references, released with it
+    final Sampler sampler;
+    final Utf8Accumulator utf8 = new Utf8Accumulator();
+    final StringBuilder text = new StringBuilder();
+    java.util.function.Consumer<float[]> logitsSink;   // tests and InferenceEngine.logits: each sampled position's logits
+    MergedCopies.Handle merged;
+    AdapterBinding binding;
+    KvBlockPool.Lease kv;
+    int computed;
+    int[] generated = new int[16];
+    int generatedCount;
+    long admittedNanos, firstTokenNanos;
+
+    SequenceState(Sequence handle, SequenceRequest request, int[] prompt, List<ResidentAdapter> adapters) {
+        this.handle = handle;
+        this.request = request;
+        this.prompt = prompt;
+        this.adapters = adapters;
+        GenerationRequest p = request.params();
+        this.sampler = new Sampler(p.temperature(), p.topP(), p.seed());
+    }
+
+    String owner() { return "sequence-" + handle.id(); }
+
+    /** Positions the sequence may use: prompt plus maxTokens. */
+    int worstCasePositions() { return prompt.length + request.params().maxTokens(); }
+
+    boolean prefilling() { return computed < prompt.length; }
+
+    /** The token at position {@code computed}: from the prompt, else the last generated one. */
+    int tokenAt(int pos) { return pos < prompt.length ? prompt[pos] : generated[pos - prompt.length]; }
+
+    void addGenerated(int token) {
+        if (generatedCount == generated.length) generated = Arrays.copyOf(generated, generatedCount * 2);
+        generated[generatedCount++] = token;
+    }
+
+    int[] generatedTokens() { return Arrays.copyOf(generated, generatedCount); }
+
+    /** Gives back everything the sequence holds (idempotent). */
+    void release() {
+        if (kv != null) kv.close();
+        if (merged != null) merged.close();
+        for (ResidentAdapter a : adapters) a.close();
+    }
+}
