@@ -39,3 +39,10 @@ __global__ void gather_rows(float* dst, const float* src, const int* idx, int co
 }
 
 }  // extern "C"
+
+// dst = src in 16-byte words, grid-stride: the bench's roofline (device copy bandwidth, read + write).
+extern "C" __global__ void copy_words(int4* dst, const int4* src, long long words) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < words; i += (long long)gridDim.x * blockDim.x) {
+        dst[i] = src[i];
+    }
+}

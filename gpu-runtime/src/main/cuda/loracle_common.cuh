@@ -119,8 +119,10 @@ __device__ __forceinline__ void tile_reduce(float* acc, int nt, float (*red)[MM_
     const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP;
     #pragma unroll
     for (int b = 0; b < MM_TILE; b++) {
-        const float s = warp_sum(acc[b]);
-        if (lane == 0) red[b][warp] = s;
+        if (b < nt) {   // nt is the same for the whole block: no divergence around the shuffles
+            const float s = warp_sum(acc[b]);
+            if (lane == 0) red[b][warp] = s;
+        }
     }
     __syncthreads();
     if (threadIdx.x < nt) {

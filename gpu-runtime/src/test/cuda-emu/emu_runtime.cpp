@@ -175,7 +175,7 @@ std::function<void(const unsigned char*)> bind(void (*k)(A...)) {
 }
 const std::unordered_map<std::string, Kernel>& table() {
     static const std::unordered_map<std::string, Kernel> t = {
-        {"add_f32", {bind(add_f32), false}},
+        {"add_f32", {bind(add_f32), false}}, {"copy_words", {bind(copy_words), false}},
         {"mm_q8_0p", {bind(mm_q8_0p), true}}, {"mm_q4_0p", {bind(mm_q4_0p), true}},
         {"mm_f32", {bind(mm_f32), true}}, {"mm_f16", {bind(mm_f16), true}},
         {"mm_swiglu_q8_0p", {bind(mm_swiglu_q8_0p), true}}, {"mm_swiglu_q4_0p", {bind(mm_swiglu_q4_0p), true}},

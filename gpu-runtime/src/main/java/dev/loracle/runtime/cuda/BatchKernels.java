@@ -173,6 +173,11 @@ public final class BatchKernels {
                 new KernelArgs().ptr(x).ptr(y).i32(count));
     }
 
+    /** dst = src, {@code words} 16-byte words (the bench's roofline copy); a grid of {@code blocks} x 256 threads. */
+    public void copyWords(DevicePtr dst, DevicePtr src, long words, int blocks) {
+        launcher.launch("copy_words", LaunchConfig.linear(blocks, 256), new KernelArgs().ptr(dst).ptr(src).i64(words));
+    }
+
     /** result[r] = argmax of row r of x [rows x width] (lowest index on ties). */
     public void argmaxRows(DevicePtr x, int width, int rows, DevicePtr result) {
         launcher.launch("argmax_rows", LaunchConfig.linear(rows, ARGMAX_BLOCK), new KernelArgs().ptr(x).i32(width).ptr(result));

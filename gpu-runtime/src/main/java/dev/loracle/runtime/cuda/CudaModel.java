@@ -1,9 +1,9 @@
 package dev.loracle.runtime.cuda;
 
 import dev.loracle.runtime.cuda.BatchKernels.Weights;
-import dev.loracle.runtime.engine.AttachMode;
 import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.engine.TensorId;
+import dev.loracle.runtime.engine.plan.RopeSpec;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.lora.LoraTarget;
 import dev.loracle.runtime.memory.MemoryCategory;
@@ -19,10 +19,10 @@ import java.util.Objects;
 
 /**
  * A Llama model resident on one CUDA device: the base weights ({@link ResidentWeights}, never written after upload),
- * the step executor, and the adapter overlays: MERGED builds copy-on-write working copies with ONE fused kernel per
+ * the step executor, and MERGED copies: built copy-on-write working copies with ONE fused kernel per
  * tensor (dequantize -> add the whole set's B A -> requantize) after ONE upload of the set and ONE sync; UNMERGED
- * keeps A and B^T resident and adds the deltas with the segmented kernels. Releasing an overlay frees everything it
- * allocated. Not thread-safe: the backend serialises calls.
+ * adapters ({@link CudaDeviceAdapter}) keep A and B^T resident and the step adds their deltas with the segmented
+ * kernels. Releasing a copy frees everything it allocated. Not thread-safe: the backend serialises calls.
  */
 public final class CudaModel implements AutoCloseable {
     private final DeviceRuntime device;
@@ -33,14 +33,14 @@ public final class CudaModel implements AutoCloseable {
     private final ModelConfig cfg;
 
     /** Uploads {@code weights}; on any failure everything allocated so far is freed again. */
-    public CudaModel(DeviceRuntime device, DeviceMemoryPool pool, KernelLauncher launcher, LlamaWeights weights) {
+    public CudaModel(DeviceRuntime device, DeviceMemoryPool pool, KernelLauncher launcher, LlamaWeights weights, RopeSpec rope) {
         this.device = Objects.requireNonNull(device, "device");
         this.pool = Objects.requireNonNull(pool, "pool");
         this.k = new BatchKernels(launcher);
         this.cfg = weights.config();
         try {
             device.makeCurrent();
-            this.weights = new ResidentWeights(device, pool, weights);
+            this.weights = new ResidentWeights(device, pool, weights, rope);
             this.executor = new StepExecutor(device, pool, k, this.weights);
         } catch (RuntimeException | Error e) {
             pool.close();
@@ -54,58 +54,20 @@ public final class CudaModel implements AutoCloseable {
 
     public DeviceRuntime device() { return device; }
 
-    /** A device KV cache for {@code positions} positions (KV_CACHE on the device budget; red line checked first). */
-    public DeviceKvCache newKvCache(int positions, KvCacheType type, String owner) {
-        if (positions <= 0 || positions > cfg.contextLength()) {
-            throw new IllegalArgumentException("KV cache of " + positions + " positions; the model's context is "
-                    + cfg.contextLength());
-        }
-        return new DeviceKvCache(pool, type, cfg, positions, owner);
-    }
-
     /** Runs one step; logits of the rows that want them, [rows x vocab] (null when none). */
     float[] execute(StepInput step, KvCacheType kvType) {
         device.makeCurrent();
         return executor.run(step, kvType);
     }
 
-    /**
-     * One token at {@code pos} with {@code overlay} (null = base), as a one-row step; returns the logits when
-     * {@code wantLogits}.
-     */
-    public float[] forward(int token, int pos, DeviceKvCache cache, Object overlay, boolean wantLogits) {
-        if (token < 0 || token >= cfg.vocabSize()) {
-            throw new IllegalArgumentException("token " + token + " outside the vocabulary of " + cfg.vocabSize());
-        }
-        if (pos < 0 || pos >= cache.positions()) {
-            throw new IllegalArgumentException("position " + pos + " outside the KV cache of " + cache.positions());
-        }
-        StepInput.Segment seg = switch (overlay) {
-            case null -> new StepInput.Segment(0, 1, null, null);
-            case MergedCopy m -> {
-                if (m.released()) throw new IllegalStateException(m + " was released");
-                yield new StepInput.Segment(0, 1, null, m);
-            }
-            case LowRankOverlay u -> {
-                if (u.released()) throw new IllegalStateException("overlay was released");
-                yield new StepInput.Segment(0, 1, u, null);
-            }
-            default -> throw new IllegalArgumentException("overlay " + overlay + " was not made by the CUDA backend");
-        };
-        StepInput s = new StepInput(new int[] {token}, new int[] {pos}, new int[] {0},
-                new long[][] {cache.blockAddresses()}, new boolean[] {wantLogits}, List.of(seg));
-        return execute(s, cache.type());
-    }
-
-    /** Peak bytes of an attach: held (working copies or A/B) plus the transient upload of one MERGED set. */
-    public long overlayBytes(Map<TensorId, List<WeightedTarget>> deltas, AttachMode mode) {
+    /** Peak bytes of a MERGED attach: the working copies plus the transient upload of the set's operands. */
+    public long mergeBytes(Map<TensorId, List<WeightedTarget>> deltas) {
         long held = 0, operands = 0;
         for (var e : deltas.entrySet()) {
-            Weights base = base(e.getKey());
             for (WeightedTarget w : e.getValue()) operands += w.target().bytes();
-            held += mode == AttachMode.UNMERGED ? 0 : tensorBytes(base);
+            held += tensorBytes(base(e.getKey()));
         }
-        return mode == AttachMode.UNMERGED ? operands : held + operands;
+        return held + operands;
     }
 
     /**
@@ -164,21 +126,11 @@ public final class CudaModel implements AutoCloseable {
         return copy;
     }
 
-    /** UNMERGED: A and B^T of every target resident in one buffer; the step adds coef B (A x) after each projection. */
-    public LowRankOverlay lowRank(Map<TensorId, List<WeightedTarget>> deltas, String owner) {
+    /** Frees a merged copy's device memory (idempotent). */
+    public void release(MergedCopy copy) {
         device.makeCurrent();
-        for (var e : deltas.entrySet()) checkTargets(e.getKey(), base(e.getKey()), e.getValue());
-        return new LowRankOverlay(device, pool, deltas, owner);
-    }
-
-    /** Frees an overlay's device memory (idempotent). */
-    public void release(Object overlay) {
         device.synchronize();
-        switch (overlay) {
-            case MergedCopy m -> m.free();
-            case LowRankOverlay u -> u.free();
-            default -> throw new IllegalArgumentException("overlay " + overlay + " was not made by the CUDA backend");
-        }
+        copy.free();
     }
 
     private Weights base(TensorId id) {

@@ -1,6 +1,7 @@
 package dev.loracle.runtime.cuda;
 
 import dev.loracle.runtime.cuda.BatchKernels.Weights;
+import dev.loracle.runtime.engine.plan.RopeSpec;
 import dev.loracle.runtime.lora.ProjectionKind;
 import dev.loracle.runtime.memory.MemoryCategory;
 import dev.loracle.runtime.model.LlamaWeights;
@@ -45,7 +46,7 @@ final class ResidentWeights {
     private final DeviceMemoryPool pool;
     private final DeviceRuntime device;
 
-    ResidentWeights(DeviceRuntime device, DeviceMemoryPool pool, LlamaWeights w) {
+    ResidentWeights(DeviceRuntime device, DeviceMemoryPool pool, LlamaWeights w, RopeSpec rope) {
         this.device = device;
         this.pool = pool;
         this.cfg = w.config();
@@ -69,7 +70,7 @@ final class ResidentWeights {
             layers.add(new Layer(f32(l.attnNorm()), f32(l.ffnNorm()), qkv, gateUp, slots, bias,
                     l.qNorm() == null ? null : f32(l.qNorm()), l.kNorm() == null ? null : f32(l.kNorm())));
         }
-        DevicePtr[] tables = ropeTables();
+        DevicePtr[] tables = ropeTables(rope);
         ropeCos = tables[0];
         ropeSin = tables[1];
     }
@@ -144,19 +145,16 @@ final class ResidentWeights {
     }
 
     /**
-     * cos/sin of every (position, pair) for the whole context, computed exactly as the CPU backend computes its own
-     * table, so the rotation is bit-identical; the kernel only looks them up.
+     * cos/sin of every (position, pair) for the whole context from the plan's {@link RopeSpec} (frequency factors,
+     * LINEAR/YARN scaling, magnitude folded in), the numbers the CPU executor uses; the kernel only looks them up.
      */
-    private DevicePtr[] ropeTables() {
+    private DevicePtr[] ropeTables(RopeSpec rope) {
         int half = cfg.headSize() / 2, ctx = cfg.contextLength();
-        float[] cos = new float[ctx * half], sin = new float[ctx * half];
+        float[] cos = new float[ctx * half], sin = new float[ctx * half], c = new float[half], s = new float[half];
         for (int pos = 0; pos < ctx; pos++) {
-            for (int i = 0; i < half; i++) {
-                float freq = 1.0f / (float) StrictMath.pow(cfg.ropeTheta(), (2 * i) / (float) cfg.headSize());
-                float val = pos * freq;
-                cos[pos * half + i] = (float) StrictMath.cos(val);
-                sin[pos * half + i] = (float) StrictMath.sin(val);
-            }
+            rope.cosSin(pos, c, s);
+            System.arraycopy(c, 0, cos, pos * half, half);
+            System.arraycopy(s, 0, sin, pos * half, half);
         }
         return new DevicePtr[] {floats(cos), floats(sin)};
     }

@@ -20,11 +20,11 @@ import java.util.List;
  * read once per step for all rows; each row's numbers depend only on the row (batch invariance: the kernels reduce each
  * output element in a fixed order whatever the number of rows, and the merged / low-rank fix-ups touch only their
  * segment's rows). The step's metadata (tokens, positions, block tables, low-rank segment tables) goes to the device
- * in ONE copy; activations live in scratch buffers grown only when a step needs more rows than any before (no
- * allocation on the steady token path). Not thread-safe: the backend serialises steps.
+ * in ONE copy; activations live in buffers grown only when a step needs more rows than any before (no allocation on
+ * the steady token path). Not thread-safe: the backend serialises steps.
  */
 final class StepExecutor implements AutoCloseable {
-    static final String OWNER = "step-scratch";
+    static final String OWNER = "activations";
     /** Rows of logits computed per classifier pass (bounds the logits scratch). */
     static final int LOGIT_ROWS = 64;
 
@@ -113,7 +113,10 @@ final class StepExecutor implements AutoCloseable {
             project(s, m, l, ProjectionKind.DOWN, h.ptr(), hidden, xb.ptr(), dim);
             k.add(x.ptr(), xb.ptr(), n * dim);
         }
-        if (m.logitRows == 0) return null;
+        if (m.logitRows == 0) {
+            device.synchronize();   // nothing to read back, but the step's buffers must be settled before the next call
+            return null;
+        }
         int vocab = c.vocabSize();
         float[] out = new float[m.logitRows * vocab];
         MemorySegment host = MemorySegment.ofArray(out);
@@ -193,8 +196,13 @@ final class StepExecutor implements AutoCloseable {
         }
     }
 
+    /**
+     * Activations live as long as the base and are accounted with it (BASE_WEIGHTS, owner "activations"): the figure
+     * an idle engine returns to is the whole resident set, as cuMemGetInfo sees it. They grow (rarely, doubling) only
+     * when a step has more rows than any before.
+     */
     private DeviceBuffer alloc(long bytes) {
-        return pool.allocate(MemoryCategory.SCRATCH, bytes, OWNER);
+        return pool.allocate(MemoryCategory.BASE_WEIGHTS, bytes, OWNER);
     }
 
     private void freeRows() {

@@ -57,6 +57,7 @@ class CudaKernelsPackingTest {
         b.attentionCombine(p(1), 64, p(2), p(3), 2, 4, 16, 3);
         b.rmsnormRows(p(1), p(2), p(3), 64, 1e-5f, 3, 1, 64);
         b.add(p(1), p(2), 64);
+        b.copyWords(p(1), p(2), 1000, 4);
         b.swigluRows(p(1), p(2), 64, 3);
         b.addBiasRows(p(1), p(2), 64, 96, 3);
         b.gatherRows(p(1), p(2), p(3), 64, 2);
