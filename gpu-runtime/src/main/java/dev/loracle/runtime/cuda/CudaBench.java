@@ -50,13 +50,20 @@ import java.util.concurrent.TimeUnit;
 public final class CudaBench {
     private final Map<String, Object> figures = new LinkedHashMap<>();
     private final int decode;
+    private final java.util.function.BiFunction<EngineConfig, LoadedModel, InferenceEngine> engines;
 
-    private CudaBench(int decode) { this.decode = decode; }
+    CudaBench(int decode, java.util.function.BiFunction<EngineConfig, LoadedModel, InferenceEngine> engines) {
+        this.decode = decode;
+        this.engines = engines;
+    }
+
+    Map<String, Object> figures() { return figures; }
 
     public static void main(String[] args) throws Exception {
         Map<String, String> o = new TreeMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        CudaBench b = new CudaBench(Integer.parseInt(o.getOrDefault("decode", "64")));
+        CudaBench b = new CudaBench(Integer.parseInt(o.getOrDefault("decode", "64")),
+                (cfg, m) -> InferenceEngine.create(cfg, m, null));
         long started = System.nanoTime();
         b.roofline();
         for (String shape : o.getOrDefault("shapes", "110m,1b").split(",")) {
@@ -107,7 +114,7 @@ public final class CudaBench {
         }
     }
 
-    private void shape(String shape, String quant, int cycles, double cycleSeconds) throws Exception {
+    void shape(String shape, String quant, int cycles, double cycleSeconds) throws Exception {
         String p = shape + "_" + quant + "_";
         System.out.println("== " + shape + " " + quant);
         ModelConfig c = RandomModel.parseShape(shape);
@@ -126,7 +133,7 @@ public final class CudaBench {
             put(p + "weight_MiB_per_token", weightBytes / 1048576.0);
             EngineConfig cfg = EngineConfig.of(Path.of("random:" + shape)).withQuant(format).withBackend(BackendKind.CUDA)
                     .withStepTokens(256).withMaxRunning(64);
-            try (InferenceEngine e = InferenceEngine.create(cfg, m, null)) {
+            try (InferenceEngine e = engines.apply(cfg, m)) {
                 put(p + "load_s", (System.nanoTime() - t0) / 1e9);
                 put(p + "backend", e.backendDescription());
                 double roof = (Double) figures.getOrDefault("roofline_bytes_per_s", 0.0);
