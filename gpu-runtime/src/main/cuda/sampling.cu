@@ -3,14 +3,15 @@
 // logits to the host and uses the engine's shared seeded sampler, so sampled streams match the CPU.
 #include "loracle_common.cuh"
 
-// One block (blockDim a power of two, <= 1024).
-extern "C" __global__ void argmax_f32(const float* x, int n, int* result) {
+// Greedy argmax of each row of x [rows x n] (grid = rows, block = 1024), lowest index wins ties, like a sequential scan.
+extern "C" __global__ void argmax_rows(const float* x, int n, int* result) {
     __shared__ float bestV[1024];
     __shared__ int bestI[1024];
+    const float* xr = x + (size_t)blockIdx.x * n;
     float v = -INFINITY;
-    int idx = n;  // sentinel: larger than any real index
+    int idx = n;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        if (x[i] > v || idx == n) { v = x[i]; idx = i; }
+        if (xr[i] > v || idx == n) { v = xr[i]; idx = i; }
     }
     bestV[threadIdx.x] = v;
     bestI[threadIdx.x] = idx;
@@ -26,5 +27,5 @@ extern "C" __global__ void argmax_f32(const float* x, int n, int* result) {
         }
         __syncthreads();
     }
-    if (threadIdx.x == 0) *result = bestI[0];
+    if (threadIdx.x == 0) result[blockIdx.x] = bestI[0];
 }

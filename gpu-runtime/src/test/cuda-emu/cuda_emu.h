@@ -26,6 +26,9 @@ static inline int min(int a, int b) { return a < b ? a : b; }
 static inline int max(int a, int b) { return a > b ? a : b; }
 
 struct uint3 { unsigned x, y, z; };
+struct alignas(16) int4 { int x, y, z, w; };
+struct alignas(16) float4 { float x, y, z, w; };
+#define __restrict__
 extern thread_local uint3 threadIdx, blockIdx, blockDim, gridDim;
 
 void emu_syncthreads();

@@ -141,14 +141,13 @@ float emu_shfl_xor(float v, int laneMask) {
 }
 
 // ------------------------------------------------------------------------------------------- the kernels
-#include "../../main/cuda/matmul.cu"
 #include "../../main/cuda/rmsnorm.cu"
 #include "../../main/cuda/rope.cu"
 #include "../../main/cuda/attention.cu"
 #include "../../main/cuda/elementwise.cu"
 #include "../../main/cuda/sampling.cu"
-#include "../../main/cuda/quant.cu"
 #include "../../main/cuda/lora.cu"
+#include "../../main/cuda/packed.cu"
 
 namespace {
 // Unpacks the argument block (each argument at its PTX width: pointers and long long 8 bytes, int and float 4).
@@ -176,20 +175,23 @@ std::function<void(const unsigned char*)> bind(void (*k)(A...)) {
 }
 const std::unordered_map<std::string, Kernel>& table() {
     static const std::unordered_map<std::string, Kernel> t = {
-        {"matvec_f32", {bind(matvec_f32), true}}, {"matvec_f16", {bind(matvec_f16), true}},
-        {"matvec_q8_0", {bind(matvec_q8_0), true}}, {"matvec_q4_0", {bind(matvec_q4_0), true}},
-        {"matmul_f32", {bind(matmul_f32), true}}, {"matmul_f16", {bind(matmul_f16), true}},
-        {"matmul_q8_0", {bind(matmul_q8_0), true}}, {"matmul_q4_0", {bind(matmul_q4_0), true}},
-        {"rmsnorm_f32", {bind(rmsnorm_f32), true}}, {"rope_f32", {bind(rope_f32), false}},
-        {"kv_store_f32", {bind(kv_store_f32), false}}, {"kv_store_int8", {bind(kv_store_int8), true}},
-        {"attention_f32", {bind(attention_f32), true}}, {"attention_int8", {bind(attention_int8), true}},
-        {"swiglu_f32", {bind(swiglu_f32), false}}, {"add_f32", {bind(add_f32), false}},
-        {"argmax_f32", {bind(argmax_f32), true}},
-        {"dequantize_f32", {bind(dequantize_f32), false}}, {"dequantize_f16", {bind(dequantize_f16), false}},
-        {"dequantize_q8_0", {bind(dequantize_q8_0), false}}, {"dequantize_q4_0", {bind(dequantize_q4_0), false}},
-        {"quantize_f16", {bind(quantize_f16), false}}, {"quantize_q8_0", {bind(quantize_q8_0), false}},
-        {"quantize_q4_0", {bind(quantize_q4_0), false}},
-        {"lora_merge_add", {bind(lora_merge_add), true}}, {"lora_up_add", {bind(lora_up_add), false}},
+        {"add_f32", {bind(add_f32), false}}, {"copy_words", {bind(copy_words), false}},
+        {"mm_q8_0p", {bind(mm_q8_0p), true}}, {"mm_q4_0p", {bind(mm_q4_0p), true}},
+        {"mm_f32", {bind(mm_f32), true}}, {"mm_f16", {bind(mm_f16), true}},
+        {"mm_swiglu_q8_0p", {bind(mm_swiglu_q8_0p), true}}, {"mm_swiglu_q4_0p", {bind(mm_swiglu_q4_0p), true}},
+        {"mm_swiglu_f32", {bind(mm_swiglu_f32), true}}, {"mm_swiglu_f16", {bind(mm_swiglu_f16), true}},
+        {"embed_q8_0p", {bind(embed_q8_0p), false}}, {"embed_q4_0p", {bind(embed_q4_0p), false}},
+        {"embed_f32", {bind(embed_f32), false}}, {"embed_f16", {bind(embed_f16), false}},
+        {"attention_paged_f32", {bind(attention_paged_f32), true}},
+        {"attention_paged_int8", {bind(attention_paged_int8), true}},
+        {"attention_combine", {bind(attention_combine), false}},
+        {"rope_kv_store_f32", {bind(rope_kv_store_f32), true}}, {"rope_kv_store_int8", {bind(rope_kv_store_int8), true}},
+        {"rmsnorm_rows", {bind(rmsnorm_rows), true}}, {"argmax_rows", {bind(argmax_rows), true}},
+        {"swiglu_rows", {bind(swiglu_rows), false}}, {"add_bias_rows", {bind(add_bias_rows), false}},
+        {"gather_rows", {bind(gather_rows), false}},
+        {"lora_shrink", {bind(lora_shrink), true}}, {"lora_expand", {bind(lora_expand), false}},
+        {"lora_merge_q8_0p", {bind(lora_merge_q8_0p), false}}, {"lora_merge_q4_0p", {bind(lora_merge_q4_0p), false}},
+        {"lora_merge_f32", {bind(lora_merge_f32), false}}, {"lora_merge_f16", {bind(lora_merge_f16), false}},
     };
     return t;
 }

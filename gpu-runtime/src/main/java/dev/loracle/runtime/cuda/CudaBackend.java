@@ -1,24 +1,32 @@
 package dev.loracle.runtime.cuda;
 
-import dev.loracle.runtime.engine.AttachMode;
+import dev.loracle.runtime.engine.AdapterBinding;
 import dev.loracle.runtime.engine.Backend;
-import dev.loracle.runtime.engine.KvCache;
+import dev.loracle.runtime.engine.DeviceAdapter;
+import dev.loracle.runtime.engine.KvBlockStorage;
 import dev.loracle.runtime.engine.KvCacheType;
+import dev.loracle.runtime.engine.StepBatch;
 import dev.loracle.runtime.engine.TensorId;
 import dev.loracle.runtime.engine.WeightOverlay;
+import dev.loracle.runtime.engine.plan.ForwardPlan;
+import dev.loracle.runtime.lora.LoraAdapter;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
+import dev.loracle.runtime.lora.ProjectionKind;
 import dev.loracle.runtime.memory.MemoryBudget;
 import dev.loracle.runtime.model.LlamaWeights;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
- * The CUDA backend: the same engine, sampling and adapter bookkeeping as the CPU backend, with the weights, KV
- * caches, working copies and adapter operands in VRAM, accounted in the device's {@link MemoryBudget} ("cuda:0")
- * before every cuMemAlloc. Kernels come from the packaged PTX (driver JIT), launched through JCuda's driver API.
+ * The CUDA backend: executes the engine's {@link ForwardPlan} over a {@link StepBatch} with the batched kernels
+ * ({@link StepExecutor}), keeps paged KV blocks ({@link DeviceKvBlocks}), resident adapters ({@link CudaDeviceAdapter})
+ * and MERGED copies in VRAM, all accounted in the device's {@link MemoryBudget} ("cuda:0") before cuMemAlloc (KV bytes
+ * by the engine's block pool). Kernels come from the packaged PTX (driver JIT), launched through JCuda's driver API.
+ * Device work is serialised on this object: a step, an upload, a merge and a release never overlap on the stream.
  */
 public final class CudaBackend implements Backend {
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
@@ -26,10 +34,9 @@ public final class CudaBackend implements Backend {
     private final KernelLauncher launcher;
     private final AutoCloseable kernelsOwner;
     private final DeviceMemoryPool pool;
-    private final java.util.function.Supplier<String> hardware;
-    private final AtomicLong kvIds = new AtomicLong();
+    private final Supplier<String> hardware;
     private CudaModel model;
-    private dev.loracle.runtime.engine.plan.ForwardPlan plan;
+    private ForwardPlan plan;
 
     /** Takes ownership of {@code device} (closed with the backend) and loads the packaged PTX into it. */
     public CudaBackend(CudaDevice device, MemoryBudget budget) {
@@ -42,7 +49,7 @@ public final class CudaBackend implements Backend {
         });
     }
 
-    private CudaBackend(DeviceRuntime device, PtxModules modules, MemoryBudget budget, java.util.function.Supplier<String> hardware) {
+    private CudaBackend(DeviceRuntime device, PtxModules modules, MemoryBudget budget, Supplier<String> hardware) {
         this.device = Objects.requireNonNull(device, "device");
         this.launcher = modules;
         this.kernelsOwner = modules;
@@ -75,29 +82,14 @@ public final class CudaBackend implements Backend {
 
     @Override public MemoryBudget memory() { return pool.budget(); }
 
-    /**
-     * Device memory bandwidth in bytes/s for the bench's roofline: a device-to-device copy of {@code bytes} timed with
-     * CUDA events (best of 5), counting read plus write traffic. The buffers are reserved as SCRATCH and freed again.
-     * Only on a real GPU (the emulation has no timing).
-     */
-    public double measureMemoryBandwidth(long bytes) {
-        if (!(device instanceof CudaDevice gpu)) throw new UnsupportedOperationException("no timing on " + device.label());
-        try (DeviceBuffer a = pool.allocate(dev.loracle.runtime.memory.MemoryCategory.SCRATCH, bytes, "bandwidth-probe");
-             DeviceBuffer b = pool.allocate(dev.loracle.runtime.memory.MemoryCategory.SCRATCH, bytes, "bandwidth-probe")) {
-            gpu.memsetZero(a.ptr(), bytes);
-            double best = Double.MAX_VALUE;
-            for (int i = 0; i < 5; i++) {
-                best = Math.min(best, gpu.timeMillis(() -> gpu.copyAsync(a.ptr(), b.ptr(), bytes)));
-            }
-            return 2.0 * bytes / (best / 1e3);
-        }
-    }
-
     /** Free and total device memory as the driver reports them (cuMemGetInfo). */
     public long[] deviceMemoryInfo() { return device.memGetInfo(); }
 
+    /** The device (the bench times kernels on it). */
+    public DeviceRuntime device() { return device; }
+
     @Override
-    public void loadBase(LlamaWeights weights) {
+    public synchronized void loadBase(LlamaWeights weights) {
         if (model != null) throw new IllegalStateException("the base model is already resident on " + device.label());
         long total = device.memGetInfo()[1];
         if (pool.budget().redLine() > total) {
@@ -105,81 +97,105 @@ public final class CudaBackend implements Backend {
                     + " bytes) is above the device's " + total + " bytes: set one below it so that requests fail fast "
                     + "with RedLineExceededException instead of a cuMemAlloc error");
         }
-        model = new CudaModel(device, pool, launcher, weights);
-        plan = dev.loracle.runtime.engine.plan.ForwardPlan.of(weights);
+        ForwardPlan p = ForwardPlan.of(weights);
+        PlanCheck.requireSupported(p);
+        model = new CudaModel(device, pool, launcher, weights, p.rope());
+        plan = p;
         LOG.log(System.Logger.Level.INFO, "base model resident on " + device.label() + ": " + pool.budget());
     }
 
-    public long kvCacheBytes(int positions, KvCacheType type) {
-        var c = model().config();
-        return DeviceKvCache.bytesFor(type, c.nLayers(), positions, c.kvDim(), c.nKvHeads());
-    }
-
-    public KvCache allocateKvCache(int positions, KvCacheType type) {
-        return model().newKvCache(positions, type, "kv-cache-" + kvIds.incrementAndGet());
-    }
-
-    public float[] forward(int token, int pos, KvCache kv, WeightOverlay overlay, boolean wantLogits) {
-        return model().forward(token, pos, deviceCache(kv), deviceOverlay(overlay), wantLogits);
-    }
-
-    /** Greedy step: forward plus on-device argmax (4 bytes copied back instead of the logits). */
-    public int forwardArgmax(int token, int pos, KvCache kv, WeightOverlay overlay) {
-        return model().forwardArgmax(token, pos, deviceCache(kv), deviceOverlay(overlay));
-    }
-
-    public long overlayBytes(Map<TensorId, List<WeightedTarget>> deltas, AttachMode mode) {
-        return model().overlayBytes(deltas, mode);
-    }
-
     @Override
-    public WeightOverlay mergeInto(Map<TensorId, List<WeightedTarget>> deltas, String owner) {
-        return model().mergeInto(deltas, owner);
-    }
-
-    public WeightOverlay lowRank(Map<TensorId, List<WeightedTarget>> deltas, String owner) {
-        return model().lowRank(deltas, owner);
-    }
-
-    // ---- the step seam: pending the CUDA executor of the step plan (wt-cuda)
-
-    private static UnsupportedOperationException pending() {
-        return new UnsupportedOperationException("pending CUDA executor of the step plan (wt-cuda)");
-    }
-
-    @Override
-    public dev.loracle.runtime.engine.plan.ForwardPlan plan() {
+    public ForwardPlan plan() {
         model();
         return plan;
     }
 
     @Override
-    public dev.loracle.runtime.engine.KvBlockStorage createKvStorage(KvCacheType type) { throw pending(); }
+    public KvBlockStorage createKvStorage(KvCacheType type) {
+        return new DeviceKvBlocks(device, type, model().config());
+    }
 
     @Override
-    public float[] execute(dev.loracle.runtime.engine.StepBatch batch, dev.loracle.runtime.engine.KvBlockStorage kv) { throw pending(); }
+    public synchronized float[] execute(StepBatch batch, KvBlockStorage kv) {
+        if (!(kv instanceof DeviceKvBlocks blocks)) throw new IllegalArgumentException("KV storage is not from the CUDA backend");
+        int vocab = model().config().vocabSize();
+        for (int t : batch.tokens()) {
+            if (t < 0 || t >= vocab) throw new IllegalArgumentException("token " + t + " outside vocabulary of " + vocab);
+        }
+        long[][] addresses = new long[batch.blockTables().length][];
+        for (int s = 0; s < addresses.length; s++) {
+            int[] ids = batch.blockTables()[s];
+            addresses[s] = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) addresses[s][i] = blocks.address(ids[i]);
+        }
+        List<StepInput.Segment> segments = new ArrayList<>();
+        for (StepBatch.Segment s : batch.segments()) segments.add(segment(s));
+        StepInput in = new StepInput(batch.tokens(), batch.positions(), batch.sequence(), addresses, batch.wantLogits(), segments);
+        return model().execute(in, blocks.type());
+    }
+
+    private static StepInput.Segment segment(StepBatch.Segment s) {
+        return switch (s.binding()) {
+            case AdapterBinding.Base b -> new StepInput.Segment(s.start(), s.end(), null, null);
+            case AdapterBinding.Merged m -> {
+                if (!(m.copy() instanceof MergedCopy c)) throw new IllegalArgumentException("merged copy is not from the CUDA backend");
+                if (c.released()) throw new IllegalStateException("merged copy was released");
+                yield new StepInput.Segment(s.start(), s.end(), null, c);
+            }
+            case AdapterBinding.LowRank lr -> new StepInput.Segment(s.start(), s.end(), lowRank(lr), null);
+        };
+    }
+
+    /** The members' operands per projection, in member order; coef = weight * the target's scale. */
+    private static StepInput.LowRankSet lowRank(AdapterBinding.LowRank lr) {
+        List<CudaDeviceAdapter> adapters = new ArrayList<>();
+        float[] weights = new float[lr.members().size()];
+        for (AdapterBinding.LowRankMember m : lr.members()) {
+            if (!(m.adapter() instanceof CudaDeviceAdapter a)) throw new IllegalArgumentException("adapter is not resident on the CUDA backend");
+            if (a.closed()) throw new IllegalStateException("adapter " + a.adapter().id() + " was released");
+            weights[adapters.size()] = m.weight();
+            adapters.add(a);
+        }
+        return (layer, kind) -> {
+            List<StepInput.Operand> ops = new ArrayList<>(adapters.size());
+            for (int i = 0; i < adapters.size(); i++) {
+                ResidentLowRank.Target t = adapters.get(i).target(layer, kind);
+                if (t != null) ops.add(new StepInput.Operand(t.a(), t.bt(), t.source().rank(), weights[i] * t.source().scale()));
+            }
+            return ops;
+        };
+    }
 
     @Override
-    public dev.loracle.runtime.engine.DeviceAdapter upload(dev.loracle.runtime.lora.LoraAdapter adapter) { throw pending(); }
+    public synchronized DeviceAdapter upload(LoraAdapter adapter) {
+        device.makeCurrent();
+        return new CudaDeviceAdapter(device, pool, adapter, model().config().nLayers(), this);
+    }
 
     @Override
     public long mergeBytes(Map<TensorId, List<WeightedTarget>> deltas) {
-        return model().overlayBytes(deltas, AttachMode.MERGED);
+        return model().mergeBytes(deltas);
     }
 
     @Override
-    public void release(WeightOverlay overlay) {
+    public synchronized WeightOverlay mergeInto(Map<TensorId, List<WeightedTarget>> deltas, String owner) {
+        return model().mergeInto(deltas, owner);
+    }
+
+    @Override
+    public synchronized void release(WeightOverlay overlay) {
         if (overlay == null) return;
-        model().release(deviceOverlay(overlay));
+        if (!(overlay instanceof MergedCopy c)) throw new IllegalArgumentException("overlay " + overlay + " was not made by the CUDA backend");
+        model().release(c);
     }
 
     @Override
-    public Map<String, byte[]> baseTensorDigests() {
+    public synchronized Map<String, byte[]> baseTensorDigests() {
         return model().baseTensorDigests();
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         try {
             if (model != null) model.close();
             pool.close();
@@ -196,14 +212,5 @@ public final class CudaBackend implements Backend {
         return model;
     }
 
-    private static DeviceKvCache deviceCache(KvCache kv) {
-        if (kv instanceof DeviceKvCache d) return d;
-        throw new IllegalArgumentException("KV cache " + kv + " was not allocated by the CUDA backend");
-    }
-
-    private static DeviceAttachment deviceOverlay(WeightOverlay o) {
-        if (o == null) return null;
-        if (o instanceof DeviceAttachment d) return d;
-        throw new IllegalArgumentException("overlay " + o + " was not made by the CUDA backend");
-    }
+    static ProjectionKind[] kinds() { return ProjectionKind.values(); }
 }

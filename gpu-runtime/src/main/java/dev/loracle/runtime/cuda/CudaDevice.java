@@ -112,14 +112,14 @@ public final class CudaDevice implements DeviceRuntime {
     @Override
     public DevicePtr allocate(long bytes) {
         makeCurrent();
-        CUdeviceptr p = new CUdeviceptr();
+        JCudaPtr.Allocation p = new JCudaPtr.Allocation();
         int rc = JCudaDriver.cuMemAlloc(p, bytes);
         if (rc != CUresult.CUDA_SUCCESS) {
             long[] info = memGetInfo();
             throw new CudaException("cuMemAlloc of " + bytes + " bytes on " + label() + " failed: " + CUresult.stringFor(rc)
                     + " (driver reports " + info[0] + " of " + info[1] + " bytes free)");
         }
-        return new JCudaPtr(p);
+        return JCudaPtr.allocated(p);
     }
 
     @Override

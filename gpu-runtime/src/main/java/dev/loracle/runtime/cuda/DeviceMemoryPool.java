@@ -66,16 +66,6 @@ public final class DeviceMemoryPool implements AutoCloseable {
         }
     }
 
-    /** Frees every live buffer of {@code owner}; returns how many. */
-    public int freeOwner(String owner) {
-        List<DeviceBuffer> mine;
-        synchronized (live) {
-            mine = live.keySet().stream().filter(b -> b.owner().equals(owner)).toList();
-        }
-        mine.forEach(DeviceBuffer::close);
-        return mine.size();
-    }
-
     /** Frees everything still live (backend shutdown). */
     @Override
     public void close() {

@@ -7,4 +7,7 @@ package dev.loracle.runtime.cuda;
 public interface DevicePtr {
     /** The address {@code bytes} further on (a view: freeing goes through the buffer that owns the base address). */
     DevicePtr offset(long bytes);
+
+    /** The numeric device address (entries of device-side pointer tables: KV block tables, adapter members). */
+    long address();
 }

@@ -22,7 +22,7 @@ public record PtxModule(String name, String text, Map<String, List<ParamType>> e
 
     /** The PTX files the backend loads (one per .cu in src/main/cuda). */
     public static final List<String> MODULE_NAMES =
-            List.of("matmul", "rmsnorm", "rope", "attention", "elementwise", "sampling", "quant", "lora");
+            List.of("packed", "rmsnorm", "rope", "attention", "elementwise", "sampling", "lora");
 
     static final String RESOURCE_DIR = "/dev/loracle/runtime/cuda/";
 

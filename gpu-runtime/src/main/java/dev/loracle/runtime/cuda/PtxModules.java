@@ -70,7 +70,7 @@ public final class PtxModules implements KernelLauncher, AutoCloseable {
                 default -> throw new IllegalArgumentException("cannot pack " + a.value().getClass());
             };
         }
-        device.makeCurrent();
+        // no cuCtxSetCurrent here: the model makes the context current once per step / attach on its thread
         CudaDevice.check(JCudaDriver.cuLaunchKernel(f, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
                 c.sharedBytes(), device.stream(), Pointer.to(packed), null), "cuLaunchKernel(" + kernel + ")");
     }

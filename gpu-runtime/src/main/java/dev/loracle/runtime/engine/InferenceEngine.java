@@ -76,7 +76,11 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** An engine over already loaded weights (e.g. a random-weight model); {@code owner} (may be null) is closed with it. */
     public static InferenceEngine create(EngineConfig cfg, LoadedModel model, Arena owner) {
-        Backend backend = BackendSelection.create(cfg);
+        return create(cfg, model, BackendSelection.create(cfg), owner);
+    }
+
+    /** An engine on a backend the caller made (tests run the CUDA backend's code on its host emulation this way). */
+    public static InferenceEngine create(EngineConfig cfg, LoadedModel model, Backend backend, Arena owner) {
         try {
             backend.loadBase(model.weights());
             return new InferenceEngine(cfg, model, backend, owner);

@@ -12,7 +12,6 @@ import java.util.OptionalLong;
  * The conformance suite on the CUDA backend. Without a usable device (no libcuda.so.1, no GPU, driver too old) every
  * test is skipped with the probe's reason; run it on a GPU with gpu-runtime/bin/gpu-check.
  */
-@org.junit.jupiter.api.Disabled("pending CUDA executor of the step plan (wt-cuda)")
 class CudaBackendConformanceTest extends BackendConformanceTest {
     @Override
     protected String unavailableReason() {

@@ -12,7 +12,6 @@ import java.util.OptionalLong;
  * check this machine can make of the kernels' arithmetic and of the model orchestration; the GPU run is
  * {@link CudaBackendConformanceTest}. Skipped, with the reason, where g++ cannot build the emulation.
  */
-@org.junit.jupiter.api.Disabled("pending CUDA executor of the step plan (wt-cuda)")
 class EmulatedCudaBackendConformanceTest extends BackendConformanceTest {
     @Override protected String unavailableReason() { return EmulatedCuda.unavailableReason(); }
 

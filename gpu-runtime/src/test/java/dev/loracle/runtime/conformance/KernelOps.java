@@ -22,6 +22,19 @@ interface KernelOps extends AutoCloseable {
         return out;
     }
 
+    /**
+     * h[t] = silu(gate . x[t]) * (up . x[t]) through the fused gate/up kernel (gateUp: the gate rows, then the up
+     * rows); null when the backend has none.
+     */
+    default float[][] gateUpSwiglu(QuantizedTensor gateUp, float[][] xs) { return null; }
+
+    /**
+     * Rows grouped by adapter set in one launch pair (segmented shrink/expand): ys[t] + sum over setPerRow.get(t)
+     * (null = base: unchanged); consecutive rows with the same set object form one segment. Null when the backend
+     * has no segmented kernels.
+     */
+    default float[][] lowRankSegments(float[][] xs, float[][] ys, List<List<WeightedTarget>> setPerRow) { return null; }
+
     float[] rmsnorm(float[] x, float[] weight, float eps);
 
     /** {q', k'} rotated at {@code pos}. */

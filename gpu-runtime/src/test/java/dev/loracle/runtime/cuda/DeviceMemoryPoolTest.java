@@ -87,10 +87,13 @@ class DeviceMemoryPoolTest {
         long baseDriverFree = fake.memGetInfo()[0];
         for (int i = 0; i < 1000; i++) {
             String owner = "attach-" + i;
-            pool.allocate(MemoryCategory.ADAPTER, 1000 + i, owner);
-            pool.allocate(MemoryCategory.WORKING_COPY, 50_000 + 7L * i, owner);
-            pool.allocate(MemoryCategory.SCRATCH, 64, owner);
-            assertEquals(3, pool.freeOwner(owner));
+            DeviceBuffer a = pool.allocate(MemoryCategory.ADAPTER, 1000 + i, owner);
+            DeviceBuffer w = pool.allocate(MemoryCategory.WORKING_COPY, 50_000 + 7L * i, owner);
+            DeviceBuffer s = pool.allocate(MemoryCategory.SCRATCH, 64, owner);
+            assertEquals(4, pool.liveCount());
+            a.close();
+            w.close();
+            s.close();
         }
         assertEquals(baseAccounted, pool.budget().used());
         assertEquals(pool.budget().baseBytes(), pool.budget().used());

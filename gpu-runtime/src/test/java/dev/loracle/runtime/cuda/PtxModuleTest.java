@@ -16,13 +16,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The packaged PTX as the backend will read it from the class path: present, parseable, with every kernel. */
 class PtxModuleTest {
     static final Set<String> EXPECTED_KERNELS = Set.of(
-            "matvec_f32", "matvec_f16", "matvec_q8_0", "matvec_q4_0",
-            "matmul_f32", "matmul_f16", "matmul_q8_0", "matmul_q4_0",
-            "rmsnorm_f32", "rope_f32", "kv_store_f32", "kv_store_int8", "attention_f32", "attention_int8",
-            "swiglu_f32", "add_f32", "argmax_f32",
-            "dequantize_f32", "dequantize_f16", "dequantize_q8_0", "dequantize_q4_0",
-            "quantize_f16", "quantize_q8_0", "quantize_q4_0",
-            "lora_merge_add", "lora_up_add");
+            "mm_q8_0p", "mm_q4_0p", "mm_f32", "mm_f16", "mm_swiglu_q8_0p", "mm_swiglu_q4_0p", "mm_swiglu_f32", "mm_swiglu_f16",
+            "embed_q8_0p", "embed_q4_0p", "embed_f32", "embed_f16", "rmsnorm_rows", "rope_kv_store_f32", "rope_kv_store_int8",
+            "attention_paged_f32", "attention_paged_int8", "attention_combine", "add_f32", "swiglu_rows", "add_bias_rows",
+            "gather_rows", "argmax_rows", "lora_shrink", "lora_expand", "lora_merge_q8_0p", "lora_merge_q4_0p",
+            "lora_merge_f32", "lora_merge_f16", "copy_words");
 
     @Test
     void everyModuleLoadsFromTheClassPathWithItsEntryPoints() {
@@ -47,13 +45,14 @@ class PtxModuleTest {
 
     @Test
     void parsesParameterWidths() {
-        Map<String, List<ParamType>> e = PtxModule.load("matmul").entries();
-        assertEquals(List.of(ParamType.U64, ParamType.U64, ParamType.U64, ParamType.U32, ParamType.U32, ParamType.U32),
-                e.get("matvec_q8_0"));
-        assertEquals(List.of(ParamType.U64, ParamType.U64, ParamType.U64, ParamType.U32, ParamType.U32, ParamType.F32),
-                PtxModule.load("lora").entries().get("lora_up_add"));
-        assertEquals(List.of(ParamType.U64, ParamType.U64, ParamType.U64),
-                PtxModule.load("quant").entries().get("quantize_q4_0"));
+        Map<String, List<ParamType>> e = PtxModule.load("packed").entries();
+        assertEquals(List.of(ParamType.U64, ParamType.U64, ParamType.U64, ParamType.U64, ParamType.U32, ParamType.U32,
+                ParamType.U32, ParamType.U32), e.get("mm_q8_0p"));
+        assertEquals(List.of(ParamType.U64, ParamType.U32, ParamType.U64, ParamType.U32, ParamType.U32, ParamType.U64,
+                ParamType.U64, ParamType.U64, ParamType.U64), PtxModule.load("lora").entries().get("lora_expand"));
+        assertEquals(List.of(ParamType.U64, ParamType.U32, ParamType.U32, ParamType.U32, ParamType.U32, ParamType.U64,
+                ParamType.U64, ParamType.U32, ParamType.U64, ParamType.U32, ParamType.U64, ParamType.U64, ParamType.U64),
+                PtxModule.load("rope").entries().get("rope_kv_store_int8"));
     }
 
     @Test

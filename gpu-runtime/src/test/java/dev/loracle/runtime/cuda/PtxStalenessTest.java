@@ -79,7 +79,7 @@ class PtxStalenessTest {
         Process p = new ProcessBuilder("bash", script.toString(), "--check").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), "bin/build-ptx --check failed:\n" + out);
-        assertTrue(out.contains("ok: matmul.ptx"), out);
+        assertTrue(out.contains("ok: packed.ptx"), out);
     }
 
     private static List<Path> sources() throws IOException {
