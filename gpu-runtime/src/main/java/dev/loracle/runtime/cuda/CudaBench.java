@@ -139,6 +139,7 @@ public final class CudaBench {
                 double roof = (Double) figures.getOrDefault("roofline_bytes_per_s", 0.0);
                 double base1 = decodeRate(e, List.of(), 1);
                 put(p + "decode_tok_s_batch1", base1);
+                put(p + "cuda_graphs_after_batch1", ((CudaBackend) e.backend()).graphStats());
                 if (roof > 0) put(p + "roofline_fraction_batch1", base1 * weightBytes / roof);
                 List<ResidentAdapter> four = new ArrayList<>();
                 for (int i = 0; i < 4; i++) four.add(e.adapters().load(adapter(e, 16, EnumSet.of(ProjectionKind.Q, ProjectionKind.K, ProjectionKind.V, ProjectionKind.O), 11 + i)));
@@ -164,6 +165,7 @@ public final class CudaBench {
                 double mixed64 = decodeRate(e, sets, 64);
                 put(p + "decode_tok_s_aggregate_batch64_distinct_sets", mixed64);
                 put(p + "distinct_sets_vs_base_batch64", mixed64 / base64);
+                put(p + "cuda_graphs_after_batch64", ((CudaBackend) e.backend()).graphStats());
                 distinct.forEach(ResidentAdapter::close);
                 mergedAttach(e, four, p, cycles, cycleSeconds);
                 four.forEach(ResidentAdapter::close);
