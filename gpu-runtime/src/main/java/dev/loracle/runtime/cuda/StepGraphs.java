@@ -7,16 +7,15 @@ import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * CUDA graphs of whole steps. A step's launch sequence (recorded by {@link StepLauncher}) is keyed by every kernel,
  * shape and argument value; tokens, positions, block tables and segment tables live in device memory, so a steady
- * decode (same rows, same adapter bindings) issues the identical sequence step after step. The second time a key is
- * seen it is captured into a graph; from then on the step is ONE cuGraphLaunch instead of ~250 launches. Graphs are
+ * decode (same rows, same adapter bindings) issues the identical sequence step after step. When a step repeats the
+ * previous step's sequence it is captured into a graph; from then on that step is ONE cuGraphLaunch instead of ~250
+ * launches (one-off shapes, e.g. prefill chunks, are never captured). Graphs are
  * kept LRU ({@value #MAX_GRAPHS}). A capture or instantiate failure disables graphs and replays launch by launch, so
  * results never depend on whether a graph ran. {@code -Dloracle.cuda.graphs=false} turns them off.
  */
@@ -26,7 +25,7 @@ final class StepGraphs implements AutoCloseable {
 
     private final CudaDevice device;
     private final PtxModules modules;
-    private final Map<List<Object>, Integer> seen = new HashMap<>();
+    private List<Object> previous;
     private final LinkedHashMap<List<Object>, CUgraphExec> graphs = new LinkedHashMap<>(16, 0.75f, true);
     private boolean disabled;
     private long replays, captures;
@@ -47,7 +46,8 @@ final class StepGraphs implements AutoCloseable {
     void run(List<StepLauncher.Launch> launches) {
         List<Object> key = key(launches);
         CUgraphExec exec = disabled ? null : graphs.get(key);
-        if (exec == null && !disabled && seen.merge(key, 1, Integer::sum) >= 2) exec = capture(key, launches);
+        if (exec == null && !disabled && key.equals(previous)) exec = capture(key, launches);
+        previous = key;
         if (exec == null) {
             for (StepLauncher.Launch l : launches) modules.launch(l.kernel(), l.config(), l.args());
             return;
@@ -57,7 +57,6 @@ final class StepGraphs implements AutoCloseable {
     }
 
     private CUgraphExec capture(List<Object> key, List<StepLauncher.Launch> launches) {
-        seen.remove(key);
         CUgraph graph = new CUgraph();
         CUgraphExec exec = new CUgraphExec();
         int rc = JCudaDriver.cuStreamBeginCapture(device.stream(), CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
@@ -82,7 +81,6 @@ final class StepGraphs implements AutoCloseable {
             JCudaDriver.cuGraphExecDestroy(eldest.getValue());
             graphs.remove(eldest.getKey());
         }
-        if (seen.size() > 4096) seen.clear();
         return exec;
     }
 
@@ -110,6 +108,6 @@ final class StepGraphs implements AutoCloseable {
     public void close() {
         graphs.values().forEach(JCudaDriver::cuGraphExecDestroy);
         graphs.clear();
-        seen.clear();
+        previous = null;
     }
 }
