@@ -13,7 +13,9 @@ import dev.loracle.runtime.tensor.ParallelRunner;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -59,6 +61,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rank", defaultValue = "16")
     int rank;
 
+    @Option(names = "--batch", defaultValue = "1", description = "concurrent sequences for the aggregate decode figures (default ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--distinct-adapters", description = "each of the --batch sequences gets its own adapter set (ranks 8/16/32/64, 1-4 adapters)")
+    boolean distinctAdapters;
+
+    @Option(names = "--prompt-tokens", defaultValue = "512", description = "prompt length of the prefill figure (default ${DEFAULT-VALUE})")
+    int promptTokens;
+
+    @Option(names = "--json", description = "print one JSON object with every figure on stdout (the text report goes to stderr)")
+    boolean json;
+
     @Option(names = "--bandwidth-mib", defaultValue = "1024", description = "buffer for the bandwidth probe (larger than the caches)")
     long bandwidthMiB;
 
@@ -69,7 +83,8 @@ final class BenchCommand implements Callable<Integer> {
         boolean both = dot.equalsIgnoreCase("both");
         MatVec.DotMode dotMode = both ? MatVec.DotMode.DEFAULT : MatVec.DotMode.valueOf(dot.toUpperCase(Locale.ROOT));
         WeightFormat format = WeightFormat.parse(quant);
-        PrintWriter out = spec.commandLine().getOut();
+        if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        PrintWriter out = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
         InferenceEngine engine;
         if (model != null) {
             engine = InferenceEngine.open(EngineConfig.of(model).withQuant(format).withThreads(t).withKvCache(KvCacheType.parse(kv))
@@ -87,7 +102,19 @@ final class BenchCommand implements Callable<Integer> {
                     .withKvCache(KvCacheType.parse(kv)).withBackend(BackendKind.parse(backend)).withDotMode(dotMode), m, arena);
         }
         try (engine) {
-            new RuntimeBench(engine, new RuntimeBench.Settings(prefill, decode, adapters, rank, bandwidthMiB << 20, both), out).run();
+            Map<String, Double> figures = new RuntimeBench(engine, new RuntimeBench.Settings(prefill, decode, adapters, rank, bandwidthMiB << 20, both), out).run();
+            figures.put("decode_tok_s_batch1", figures.get("decode_tps"));
+            figures.put("roofline_fraction", figures.get("roofline"));
+            figures.put("attach_ms", figures.get("attach_ms_unmerged"));
+            figures.put("detach_ms", figures.get("detach_ms_unmerged"));
+            new BatchBench(engine, out).run(batch, distinctAdapters, promptTokens, decode, figures);
+            if (json) {
+                Map<String, Object> all = new LinkedHashMap<>(figures);
+                all.put("batch", batch);
+                all.put("backend", engine.backendName());
+                spec.commandLine().getOut().println(new tools.jackson.databind.ObjectMapper().writeValueAsString(all));
+                spec.commandLine().getOut().flush();
+            }
         }
         return 0;
     }

@@ -1,5 +1,7 @@
 package dev.loracle.runtime.cli;
 
+import dev.loracle.runtime.chat.ChatMessage;
+import dev.loracle.runtime.chat.ChatTemplate;
 import dev.loracle.runtime.engine.AttachMode;
 import dev.loracle.runtime.engine.Attachment;
 import dev.loracle.runtime.engine.BackendKind;
@@ -44,8 +46,21 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "merged", description = "merged | unmerged (default ${DEFAULT-VALUE})")
     String mode;
 
-    @Option(names = {"-p", "--prompt"}, required = true)
+    @Option(names = {"-p", "--prompt"}, description = "the prompt (required unless --jsonl)")
     String prompt;
+
+    @Option(names = "--chat", description = "send the prompt as a user message through the model's chat template")
+    boolean chat;
+
+    @Option(names = "--system", description = "system message for --chat")
+    String system;
+
+    @Option(names = "--jsonl", description = "conformance mode: greedy, base model; one JSON prompt a line on stdin (or --input),"
+            + " one line {\"tokens\",\"top8_ids\",\"top8_logits\",\"greedy\"} out")
+    boolean jsonl;
+
+    @Option(names = "--input", defaultValue = "-", description = "JSON lines input file for --jsonl (default: stdin)")
+    String input;
 
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "128")
     int maxTokens;
@@ -75,7 +90,8 @@ final class GenerateCommand implements Callable<Integer> {
     String redLine;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
+        if (jsonl == (prompt != null)) throw new IllegalArgumentException("give either --prompt TEXT or --jsonl");
         EngineConfig cfg = EngineConfig.of(model).withTokenizer(tokenizer).withQuant(WeightFormat.parse(quant))
                 .withKvCache(KvCacheType.parse(kv)).withBackend(BackendKind.parse(backend));
         if (threads != null) cfg = cfg.withThreads(threads);
@@ -85,13 +101,30 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (InferenceEngine engine = InferenceEngine.open(cfg)) {
             err.printf(Locale.ROOT, "model: %s | backend: %s%n", engine.modelDescription(), engine.backendDescription());
+            if (jsonl) {
+                if (!adapters.isEmpty()) throw new IllegalArgumentException("--jsonl runs the base model; drop --adapter");
+                JsonLines.forEachPrompt(input, p -> {
+                    PromptProbe r = PromptProbe.run(engine, p, maxTokens);
+                    var o = tools.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+                    o.set("tokens", JsonLines.array(r.tokens()));
+                    o.set("top8_ids", JsonLines.array(r.top8Ids()));
+                    o.set("top8_logits", JsonLines.array(r.top8Logits()));
+                    o.set("greedy", JsonLines.array(r.greedy()));
+                    out.println(o);
+                    out.flush();
+                });
+                return 0;
+            }
             List<WeightedAdapter> weighted = new ArrayList<>();
             for (String spec : adapters) weighted.add(loadAdapter(spec, engine));
             Attachment att = weighted.isEmpty() ? null : engine.attach(weighted, attachMode);
             if (att != null) err.printf(Locale.ROOT, "attached %s in %.1f ms%n", att, att.attachNanos() / 1e6);
-            out.print(prompt);
-            out.flush();
-            GenerationResult r = engine.generate(att, new GenerationRequest(prompt, maxTokens, temperature, topP, seed), (t, piece) -> {
+            String text = chat ? chatPrompt(engine) : prompt;
+            if (!chat) {
+                out.print(prompt);
+                out.flush();
+            }
+            GenerationResult r = engine.generate(att, new GenerationRequest(text, maxTokens, temperature, topP, seed), (t, piece) -> {
                 out.print(piece);
                 out.flush();
             });
@@ -101,6 +134,14 @@ final class GenerateCommand implements Callable<Integer> {
             if (att != null) engine.detach(att);
         }
         return 0;
+    }
+
+    private String chatPrompt(InferenceEngine engine) {
+        ChatTemplate t = engine.chatTemplate().orElseThrow(() -> new IllegalArgumentException("--chat: " + model.getFileName() + " has no chat template"));
+        List<ChatMessage> messages = new ArrayList<>();
+        if (system != null) messages.add(ChatMessage.system(system));
+        messages.add(ChatMessage.user(prompt));
+        return t.prompt(messages, engine.tokenizer().addBos());
     }
 
     private WeightedAdapter loadAdapter(String spec, InferenceEngine engine) {

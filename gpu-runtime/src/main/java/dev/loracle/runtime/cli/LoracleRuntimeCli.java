@@ -3,17 +3,17 @@ package dev.loracle.runtime.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code loracle-runtime generate|bench}. */
+/** {@code loracle-runtime generate|tokenize|bench}. */
 @Command(name = "loracle-runtime", mixinStandardHelpOptions = true, version = "loracle-runtime 0.1.0",
         description = "Llama inference with hot-attached LoRA adapters (CPU backend).",
-        subcommands = {GenerateCommand.class, BenchCommand.class})
+        subcommands = {GenerateCommand.class, TokenizeCommand.class, BenchCommand.class})
 public final class LoracleRuntimeCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: generate or bench");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: generate, tokenize or bench");
     }
 
     public static CommandLine commandLine() {

@@ -20,21 +20,23 @@ final class CpuDeviceAdapter implements DeviceAdapter {
     private final Reservation reservation;
     private volatile boolean closed;
 
-    record Target(int rank, int in, int out, float scale, float[] a, float[] bt) {}
-
-    CpuDeviceAdapter(LoraAdapter adapter, int layers, Reservation reservation) {
-        this.adapter = adapter;
-        this.reservation = reservation;
-        this.targets = new Target[layers][ProjectionKind.values().length];
-        for (LoraTarget t : adapter.targets()) {
-            float[] a = t.a().toArray(LoraTarget.F32);
+    record Target(int rank, int in, int out, float scale, float[] a, float[] bt) {
+        /** A copied as is, B transposed. */
+        static Target of(LoraTarget t) {
             float[] b = t.b().toArray(LoraTarget.F32);
             float[] bt = new float[t.rank() * t.out()];
             for (int o = 0; o < t.out(); o++) {
                 for (int j = 0; j < t.rank(); j++) bt[j * t.out() + o] = b[o * t.rank() + j];
             }
-            targets[t.layer()][t.kind().ordinal()] = new Target(t.rank(), t.in(), t.out(), t.scale(), a, bt);
+            return new Target(t.rank(), t.in(), t.out(), t.scale(), t.a().toArray(LoraTarget.F32), bt);
         }
+    }
+
+    CpuDeviceAdapter(LoraAdapter adapter, int layers, Reservation reservation) {
+        this.adapter = adapter;
+        this.reservation = reservation;
+        this.targets = new Target[layers][ProjectionKind.values().length];
+        for (LoraTarget t : adapter.targets()) targets[t.layer()][t.kind().ordinal()] = Target.of(t);
     }
 
     /** Bytes of the resident copy: A and B of every target, F32. */

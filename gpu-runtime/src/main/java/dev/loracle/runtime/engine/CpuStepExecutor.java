@@ -31,7 +31,7 @@ final class CpuStepExecutor {
     private final CpuAttention attention;
     private final Map<String, float[]> act = new HashMap<>();
     private int capacity;
-    private float[] logits = new float[0], cos, sin, rankScratch = new float[64];
+    private float[] logits = new float[0], cos, sin;
 
     CpuStepExecutor(ForwardPlan plan, ParallelRunner pool) {
         this.plan = plan;
@@ -153,11 +153,23 @@ final class CpuStepExecutor {
             int w = plan.width(p.out());
             float[] out = act.get(p.out());
             if (p.bias() != null) for (int t = 0; t < n; t++) addBias(out, t * w, p.bias().data(), w);
-            for (StepBatch.Segment seg : batch.segments()) {
-                if (!(seg.binding() instanceof LowRank lr)) continue;
-                for (int t = seg.start(); t < seg.end(); t++) addLowRank(lr, p, in, t * inW, out, t * w);
-            }
         }
+        // the low-rank deltas, row by row in parallel (a row's deltas are computed by one thread, in member order)
+        LowRank[] setOf = new LowRank[n];
+        boolean any = false;
+        for (StepBatch.Segment seg : batch.segments()) {
+            if (!(seg.binding() instanceof LowRank lr)) continue;
+            for (int t = seg.start(); t < seg.end(); t++) setOf[t] = lr;
+            any = true;
+        }
+        if (!any) return;
+        pool.forRange(n, 1, (from, to) -> {
+            float[] scratch = new float[64];
+            for (int t = from; t < to; t++) {
+                if (setOf[t] == null) continue;
+                for (Op.Project p : group) scratch = addLowRank(setOf[t], p, in, t * inW, act.get(p.out()), t * plan.width(p.out()), scratch);
+            }
+        });
     }
 
     /** Rows by the weights they use: null = the base (Base and LowRank rows), else the MERGED copy. */
@@ -198,13 +210,15 @@ final class CpuStepExecutor {
         return false;
     }
 
-    private void addLowRank(LowRank set, Op.Project p, float[] x, int xOff, float[] y, int yOff) {
+    /** Adds the set's deltas for {@code p} to one row; returns the scratch (grown when a rank needs it). */
+    private static float[] addLowRank(LowRank set, Op.Project p, float[] x, int xOff, float[] y, int yOff, float[] scratch) {
         for (LowRankMember m : set.members()) {
             CpuDeviceAdapter.Target t = ((CpuDeviceAdapter) m.adapter()).target(p.layer(), p.kind());
             if (t == null) continue;
-            if (rankScratch.length < t.rank()) rankScratch = new float[t.rank()];
-            CpuDeviceAdapter.apply(t, m.weight(), x, xOff, y, yOff, rankScratch);
+            if (scratch.length < t.rank()) scratch = new float[t.rank()];
+            CpuDeviceAdapter.apply(t, m.weight(), x, xOff, y, yOff, scratch);
         }
+        return scratch;
     }
 
     private void logits(Op.Logits l, StepBatch batch, MatVec.DotMode mode) {

@@ -1,5 +1,6 @@
 package dev.loracle.runtime.engine;
 
+import dev.loracle.runtime.chat.ChatTemplate;
 import dev.loracle.runtime.lora.ModelShape;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import dev.loracle.runtime.memory.MemoryBudget;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -32,6 +34,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final Backend backend;
     private final Arena arena;
     private final String modelDescription;
+    private final Optional<ChatTemplate> chatTemplate;
     private final AdapterStore adapters;
     private final MergedCopies mergedCopies;
     private final KvBlockPool kvBlocks;
@@ -40,13 +43,14 @@ public final class InferenceEngine implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private volatile boolean closed;
 
-    private InferenceEngine(EngineConfig config, LlamaWeights weights, Tokenizer tokenizer, Backend backend, Arena arena, String desc) {
+    private InferenceEngine(EngineConfig config, LoadedModel model, Backend backend, Arena arena) {
         this.config = config;
-        this.weights = weights;
-        this.tokenizer = tokenizer;
+        this.weights = model.weights();
+        this.tokenizer = model.tokenizer();
+        this.chatTemplate = model.chatTemplate();
         this.backend = backend;
         this.arena = arena;
-        this.modelDescription = desc;
+        this.modelDescription = model.description();
         this.adapters = new AdapterStore(backend, weights.config().shape());
         this.mergedCopies = new MergedCopies(backend);
         this.kvBlocks = new KvBlockPool(backend.createKvStorage(config.kvCache()), backend.memory());
@@ -76,7 +80,7 @@ public final class InferenceEngine implements AutoCloseable {
     public static InferenceEngine create(EngineConfig cfg, LoadedModel model, Backend backend, Arena owner) {
         try {
             backend.loadBase(model.weights());
-            return new InferenceEngine(cfg, model.weights(), model.tokenizer(), backend, owner, model.description());
+            return new InferenceEngine(cfg, model, backend, owner);
         } catch (RuntimeException | Error e) {
             backend.close();
             throw e;
@@ -91,6 +95,8 @@ public final class InferenceEngine implements AutoCloseable {
     public String modelDescription() { return modelDescription; }
     public MemoryBudget memory() { return backend.memory(); }
     public Tokenizer tokenizer() { return tokenizer; }
+    /** The model's chat template (from its GGUF), empty when the file has none. */
+    public Optional<ChatTemplate> chatTemplate() { return chatTemplate; }
     public int contextLength() { return weights.config().contextLength(); }
     public Backend backend() { return backend; }
 
@@ -127,7 +133,7 @@ public final class InferenceEngine implements AutoCloseable {
             refs.forEach(ResidentAdapter::close);
             throw e;
         }
-        Sequence handle = new Sequence(ids.incrementAndGet());
+        Sequence handle = new Sequence(ids.incrementAndGet(), scheduler::signal);
         SequenceState s = new SequenceState(handle, req, prompt, refs);
         s.binding = members.isEmpty() ? AdapterBinding.BASE : new AdapterBinding.LowRank(members);
         s.logitsSink = logitsSink;
@@ -137,13 +143,12 @@ public final class InferenceEngine implements AutoCloseable {
             s.release();
             throw e;
         }
-        handle.result().whenComplete((r, e) -> { if (e instanceof CancellationException) scheduler.signal(); });
         return handle;
     }
 
     private int[] encode(String prompt) {
         if (tokenizer == null) throw new IllegalStateException("this model has no tokenizer: submit prompt token ids");
-        return tokenizer.encode(prompt, true, false);
+        return tokenizer.encodePrompt(prompt);
     }
 
     /** Convenience: loads {@code adapters}, runs one sequence with them, waits, releases them. */
@@ -188,7 +193,10 @@ public final class InferenceEngine implements AutoCloseable {
         a.resident.forEach(w -> w.adapter().close());
     }
 
-    /** Generates from {@code req.prompt()} (BOS added) with {@code attachment} (null = base model) and waits. */
+    /**
+     * Generates from {@code req.prompt()} (BOS added when the vocabulary asks for it) with {@code attachment} (null = base
+     * model) and waits; stops at an end-of-generation token (EOS, EOT, EOM) or maxTokens.
+     */
     public GenerationResult generate(Attachment attachment, GenerationRequest req, TokenListener listener) {
         return await(submit(requestFor(attachment, SequenceRequest.of(req).withListener(listener))));
     }

@@ -44,8 +44,14 @@ final class KvBlockPool implements AutoCloseable {
         int got = 0;
         try {
             for (; got < table.length; got++) {
-                table[got] = takeId();
-                storage.acquire(table[got]);
+                int id = takeId();
+                try {
+                    storage.acquire(id);
+                } catch (RuntimeException | Error e) {
+                    returnId(id);
+                    throw e;
+                }
+                table[got] = id;
             }
             return new Lease(table, r);
         } catch (RuntimeException | Error e) {
@@ -66,6 +72,10 @@ final class KvBlockPool implements AutoCloseable {
 
     private synchronized void giveBack(int id) {
         storage.release(id);
+        returnId(id);
+    }
+
+    private synchronized void returnId(int id) {
         freeIds.addFirst(id);
         inUse--;
     }

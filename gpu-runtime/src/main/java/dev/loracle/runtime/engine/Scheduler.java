@@ -213,7 +213,7 @@ final class Scheduler implements Runnable {
     private StopReason advance(SequenceState s, float[] logits) {
         if (s.generatedCount == 0) s.firstTokenNanos = System.nanoTime();
         int next = s.sampler.sample(logits, vocab);
-        if (tokenizer != null && !s.request.ignoreEos() && (next == tokenizer.eos() || next == tokenizer.bos())) {
+        if (tokenizer != null && !s.request.ignoreEos() && (tokenizer.isEndOfGeneration(next) || next == tokenizer.bos())) {
             return StopReason.EOS;
         }
         for (int stop : s.request.stopTokens()) {

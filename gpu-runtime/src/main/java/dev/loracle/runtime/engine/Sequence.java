@@ -9,16 +9,24 @@ import java.util.concurrent.CompletableFuture;
 public final class Sequence {
     private final long id;
     private final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+    private final Runnable wakeScheduler;
     private volatile boolean cancelRequested;
 
-    Sequence(long id) { this.id = id; }
+    Sequence(long id, Runnable wakeScheduler) {
+        this.id = id;
+        this.wakeScheduler = wakeScheduler;
+        result.whenComplete((r, e) -> { if (result.isCancelled()) wakeScheduler.run(); });
+    }
 
     public long id() { return id; }
 
     public CompletableFuture<GenerationResult> result() { return result; }
 
     /** Stops the sequence at the next step boundary and returns its KV blocks and adapter references; the future is cancelled. */
-    public void cancel() { cancelRequested = true; }
+    public void cancel() {
+        cancelRequested = true;
+        wakeScheduler.run();
+    }
 
     boolean cancelRequested() { return cancelRequested || result.isCancelled(); }
 

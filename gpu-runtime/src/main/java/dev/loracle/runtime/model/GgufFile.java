@@ -119,7 +119,9 @@ public final class GgufFile {
     public QuantizedTensor tensor(String name) {
         TensorInfo t = tensors.get(name);
         if (t == null) throw new ModelFormatException("GGUF has no tensor " + name);
-        if (!t.type.supported()) throw new ModelFormatException("tensor " + name + " has type " + t.type + ", which is not supported (F32, F16, Q8_0, Q4_0)");
+        if (!t.type.decodable()) {
+            throw new ModelFormatException("tensor " + name + " has type " + t.type + ", which is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
+        }
         long cols = t.dims[0];
         long rows = t.elements() / cols;
         return new QuantizedTensor(name, t.type, rows, cols, file.asSlice(dataStart + t.offset, t.byteSize()));

@@ -1,10 +1,12 @@
 package dev.loracle.runtime.model;
 
+import dev.loracle.runtime.chat.ChatTemplate;
 import dev.loracle.runtime.tokenizer.Tokenizer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Opens a GGUF v3 file (tokenizer from its metadata) or a llama2.c checkpoint (tokenizer.bin given, or found beside it
@@ -17,11 +19,13 @@ public final class ModelLoader {
         MemorySegment file = MappedFile.map(model, arena);
         LlamaWeights weights;
         Tokenizer tokenizer;
+        Optional<ChatTemplate> chat = Optional.empty();
         String kind;
         if (GgufFile.looksLikeGguf(file)) {
             GgufFile gguf = GgufFile.parse(file);
             weights = GgufLlamaModel.weights(gguf);
             tokenizer = tokenizerOrNull != null ? Tokenizer.fromLlama2c(tokenizerOrNull, weights.config().vocabSize()) : Tokenizer.fromGguf(gguf);
+            if (tokenizerOrNull == null) chat = ChatTemplate.fromGguf(gguf, tokenizer);
             kind = "GGUF v" + gguf.version();
         } else {
             weights = Llama2cCheckpoint.parse(file);
@@ -33,7 +37,7 @@ public final class ModelLoader {
             throw new ModelFormatException("tokenizer has " + tokenizer.vocabSize() + " tokens but the model has " + weights.config().vocabSize());
         }
         LlamaWeights converted = WeightConverter.convert(weights, format, arena);
-        return new LoadedModel(converted, tokenizer, kind + " " + model.getFileName() + " as " + format);
+        return new LoadedModel(converted, tokenizer, chat, kind + " " + model.getFileName() + " as " + format);
     }
 
     private static Path findLlama2cTokenizer(Path model, int vocab) {

@@ -4,6 +4,7 @@ import dev.loracle.runtime.tensor.GgmlType;
 import dev.loracle.runtime.tensor.ParallelRunner;
 import dev.loracle.runtime.tensor.QuantizedTensor;
 import dev.loracle.runtime.tensor.Quantization;
+import dev.loracle.runtime.tokenizer.SentencePieceTokenizer;
 import dev.loracle.runtime.tokenizer.Tokenizer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -73,7 +74,7 @@ public final class RandomModel {
         control[0] = control[1] = control[2] = true;
         for (int b = 0; b < 256; b++) t[3 + b] = String.format("<0x%02X>", b);
         for (int i = 259; i < vocab; i++) t[i] = "tok" + i;
-        return new Tokenizer(t, scores, control, 1, 2, 0, true);
+        return new SentencePieceTokenizer(t, scores, control, 1, 2, 0, true);
     }
 
     private record Gen(GgmlType type, Arena arena, ParallelRunner pool, long[] seed) {

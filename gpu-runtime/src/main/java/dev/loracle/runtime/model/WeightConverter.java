@@ -15,12 +15,37 @@ import java.util.stream.IntStream;
  * Quantize-on-load. Matrices whose row length is a multiple of 32 become the requested type; others
  * (stories260K's ffn_down, row length 172) and all norm vectors are held as F32. Converted tensors live
  * off-heap in the given arena; tensors already in the right type stay zero-copy views of the mapping.
+ * Types without kernels (Q4_K, Q5_K, Q6_K, BF16) are requantized to Q8_0 when the file's types are kept, so the CPU
+ * and CUDA backends run them unchanged; one log line says which types and what memory that costs.
  */
 public final class WeightConverter {
     private WeightConverter() {}
 
+    private static final System.Logger LOG = System.getLogger(WeightConverter.class.getName());
+
     public static LlamaWeights convert(LlamaWeights w, WeightFormat format, Arena arena) {
         Map<QuantizedTensor, QuantizedTensor> done = new IdentityHashMap<>();
+        LlamaWeights out = convert(w, format, arena, done);
+        logRequantized(done);
+        return out;
+    }
+
+    private static void logRequantized(Map<QuantizedTensor, QuantizedTensor> done) {
+        java.util.Set<GgmlType> types = new java.util.TreeSet<>();
+        long from = 0, to = 0;
+        for (var e : done.entrySet()) {
+            if (e.getKey().type().supported()) continue;
+            types.add(e.getKey().type());
+            from += e.getKey().byteSize();
+            to += e.getValue().byteSize();
+        }
+        if (types.isEmpty()) return;
+        LOG.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT,
+                "tensors of type %s have no kernels here: requantized on load (%.1f MiB in the file, %.1f MiB in memory, %+.1f MiB)",
+                types, from / 1048576.0, to / 1048576.0, (to - from) / 1048576.0));
+    }
+
+    private static LlamaWeights convert(LlamaWeights w, WeightFormat format, Arena arena, Map<QuantizedTensor, QuantizedTensor> done) {
         List<LlamaWeights.Layer> layers = new ArrayList<>();
         for (LlamaWeights.Layer l : w.layers()) {
             layers.add(new LlamaWeights.Layer(
@@ -40,9 +65,9 @@ public final class WeightConverter {
         return t == null ? null : vector(t, arena, done);
     }
 
-    /** The type a matrix of row length {@code cols} gets under {@code format}. */
+    /** The type a matrix of row length {@code cols} gets under {@code format} (Q8_0 for a file type without kernels). */
     public static GgmlType targetType(GgmlType source, long cols, WeightFormat format) {
-        GgmlType want = format.type() == null ? source : format.type();
+        GgmlType want = format.type() != null ? format.type() : source.supported() ? source : GgmlType.Q8_0;
         if (cols % want.blockSize() != 0) return GgmlType.F32;
         return want;
     }

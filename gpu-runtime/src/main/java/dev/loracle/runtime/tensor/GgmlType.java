@@ -1,25 +1,26 @@
 package dev.loracle.runtime.tensor;
 
 /**
- * GGML tensor element types, with the GGUF type ids. Only F32, F16, Q8_0 and Q4_0 have kernels here;
- * the other ids are known so that a file using them gets a clear "unsupported" error instead of garbage.
+ * GGML tensor element types, with the GGUF type ids. F32, F16, Q8_0 and Q4_0 have kernels here ({@link #supported});
+ * Q4_K, Q5_K, Q6_K and BF16 can be decoded ({@link #decodable}), so a file using them is converted on load; the other
+ * ids are known so that a file using them gets a clear "unsupported" error instead of garbage.
  */
 public enum GgmlType {
-    F32(0, 1, 4, true),
-    F16(1, 1, 2, true),
-    Q4_0(2, 32, 18, true),
-    Q4_1(3, 32, 20, false),
-    Q5_0(6, 32, 22, false),
-    Q5_1(7, 32, 24, false),
-    Q8_0(8, 32, 34, true),
-    Q8_1(9, 32, 36, false),
-    Q2_K(10, 256, 84, false),
-    Q3_K(11, 256, 110, false),
-    Q4_K(12, 256, 144, false),
-    Q5_K(13, 256, 176, false),
-    Q6_K(14, 256, 210, false),
-    Q8_K(15, 256, 292, false),
-    BF16(30, 1, 2, false);
+    F32(0, 1, 4, true, true),
+    F16(1, 1, 2, true, true),
+    Q4_0(2, 32, 18, true, true),
+    Q4_1(3, 32, 20, false, false),
+    Q5_0(6, 32, 22, false, false),
+    Q5_1(7, 32, 24, false, false),
+    Q8_0(8, 32, 34, true, true),
+    Q8_1(9, 32, 36, false, false),
+    Q2_K(10, 256, 84, false, false),
+    Q3_K(11, 256, 110, false, false),
+    Q4_K(12, 256, 144, false, true),
+    Q5_K(13, 256, 176, false, true),
+    Q6_K(14, 256, 210, false, true),
+    Q8_K(15, 256, 292, false, false),
+    BF16(30, 1, 2, false, true);
 
     /** Elements per quantization block (llama.cpp QK8_0 = QK4_0 = 32). */
     public static final int QK = 32;
@@ -28,18 +29,23 @@ public enum GgmlType {
     private final int blockSize;
     private final int blockBytes;
     private final boolean supported;
+    private final boolean decodable;
 
-    GgmlType(int id, int blockSize, int blockBytes, boolean supported) {
+    GgmlType(int id, int blockSize, int blockBytes, boolean supported, boolean decodable) {
         this.id = id;
         this.blockSize = blockSize;
         this.blockBytes = blockBytes;
         this.supported = supported;
+        this.decodable = decodable;
     }
 
     public int id() { return id; }
     public int blockSize() { return blockSize; }
     public int blockBytes() { return blockBytes; }
+    /** Has matmul kernels (the engine runs it as stored). */
     public boolean supported() { return supported; }
+    /** Can be decoded to F32 ({@link Quantization#dequantize}), so it can be loaded and converted. */
+    public boolean decodable() { return decodable; }
     public boolean quantized() { return blockSize > 1; }
 
     /** Bytes of {@code elements} values of this type; the count must be a whole number of blocks. */

@@ -135,6 +135,7 @@ public final class Quantization {
                     }
                 }
             }
+            case Q4_K, Q5_K, Q6_K, BF16 -> KQuants.dequantize(type, src, srcOff, dst, dstOff, n);
             default -> throw new IllegalArgumentException("cannot decode " + type);
         }
     }

@@ -6,7 +6,8 @@ import java.util.Objects;
 /**
  * A 1-D or 2-D tensor stored in GGML layout in a {@link MemorySegment} (memory-mapped file region or off-heap copy).
  * {@code cols} is the row length (GGUF ne[0]); {@code rows} the number of rows (ne[1], 1 for vectors).
- * Quantized types store each row as {@code cols/32} consecutive blocks.
+ * Quantized types store each row as {@code cols/blockSize} consecutive blocks. Types without kernels (K-quants,
+ * BF16) only appear as loaded from a file, before {@code WeightConverter} turns them into a kernel type.
  */
 public record QuantizedTensor(String name, GgmlType type, long rows, long cols, MemorySegment data) {
 
@@ -15,7 +16,7 @@ public record QuantizedTensor(String name, GgmlType type, long rows, long cols, 
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(data, "data");
         if (rows <= 0 || cols <= 0) throw new IllegalArgumentException("tensor " + name + ": bad shape " + rows + "x" + cols);
-        if (!type.supported()) throw new IllegalArgumentException("tensor " + name + ": type " + type + " is not supported");
+        if (!type.decodable()) throw new IllegalArgumentException("tensor " + name + ": type " + type + " is not supported");
         if (cols % type.blockSize() != 0) {
             throw new IllegalArgumentException("tensor " + name + ": row length " + cols + " is not a multiple of the "
                     + type + " block size " + type.blockSize());

@@ -73,4 +73,21 @@ class CliTest {
             assertTrue(r.out().contains(s), "missing '" + s + "' in:\n" + r.out());
         }
     }
+
+    /** The multi-tenant figures as one JSON object on stdout (the text report on stderr). */
+    @Test
+    void benchBatchFiguresAsJson() throws Exception {
+        Run r = run("bench", "--random-shape", "64,172,2,8,4,512,64", "--quant", "q8_0", "--threads", "2", "--prefill", "4",
+                "--decode", "4", "--adapters", "2", "--rank", "4", "--bandwidth-mib", "4", "--dot", "float",
+                "--batch", "3", "--distinct-adapters", "--prompt-tokens", "40", "--json");
+        assertEquals(0, r.code(), r.err());
+        var json = new tools.jackson.databind.ObjectMapper().readTree(r.out());
+        for (String k : new String[] {"decode_tok_s_batch1", "decode_tok_s_aggregate", "decode_tok_s_aggregate_base", "prefill_tok_s",
+                "attach_ms", "detach_ms", "roofline_fraction", "decode_tok_s_aggregate_shared_merged"}) {
+            assertTrue(json.get(k).asDouble() > 0, k + " in " + r.out());
+        }
+        assertEquals(3, json.get("batch").asInt());
+        assertEquals("cpu", json.get("backend").asString());
+        assertTrue(r.err().contains("aggregate decode"), r.err());
+    }
 }

@@ -63,10 +63,7 @@ final class CpuKernelOps implements KernelOps {
 
     @Override
     public float[] lowRankAdd(float[] x, float[] y, List<WeightedTarget> deltas) {
-        float[] out = y.clone();
-        int rank = deltas.stream().mapToInt(d -> d.target().rank()).max().orElse(1);
-        LoraMath.applyUnmerged(x, out, deltas, new float[rank]);
-        return out;
+        return dev.loracle.runtime.engine.StepHarness.cpuLowRankAdd(x, y, deltas);
     }
 
     @Override

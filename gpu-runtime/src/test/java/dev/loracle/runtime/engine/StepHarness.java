@@ -83,6 +83,16 @@ public final class StepHarness implements AutoCloseable {
         return new AdapterBinding.LowRank(members);
     }
 
+    /** y + sum_i w_i s_i B_i (A_i x) with the CPU backend's low-rank kernel (members in list order). */
+    public static float[] cpuLowRankAdd(float[] x, float[] y, List<WeightedTarget> deltas) {
+        float[] out = y.clone();
+        for (WeightedTarget wt : deltas) {
+            CpuDeviceAdapter.Target t = CpuDeviceAdapter.Target.of(wt.target());
+            CpuDeviceAdapter.apply(t, wt.weight(), x, 0, out, 0, new float[t.rank()]);
+        }
+        return out;
+    }
+
     @Override
     public void close() {
         for (int id : table) kv.release(id);

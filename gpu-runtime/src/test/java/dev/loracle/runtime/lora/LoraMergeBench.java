@@ -58,59 +58,5 @@ public final class LoraMergeBench {
         System.out.printf("composite merge, 110M shape, 4 x rank-16 on q,k,v,o x 12 layers (48 tensors), %d threads:"
                 + " median %.1f ms, min %.1f ms, max %.1f ms over %d rounds (%.1f GFLOP/s at the median)%n",
                 threads, ms[rounds / 2], ms[0], ms[rounds - 1], rounds, flops / (ms[rounds / 2] * 1e6));
-        // CPU time of the calling thread: with 1 thread it is the whole merge, independent of other load on the box.
-        System.out.printf("calling thread CPU time: median %.1f ms, min %.1f ms (%.1f GFLOP/s per core at the median"
-                + " when threads = 1); load average %.1f on %d cores%n", cpuMs[rounds / 2], cpuMs[0],
-                flops / (cpuMs[rounds / 2] * 1e6), java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                        .getSystemLoadAverage(), Runtime.getRuntime().availableProcessors());
-        // UNMERGED: the low-rank products of one decode token (48 tensors x 4 adapters), single thread
-        float[] x = new float[768];
-        float[] y = new float[768];
-        float[] scratch = new float[16];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) Math.sin(i);
-        }
-        List<List<WeightedTarget>> perTensor = new ArrayList<>();
-        for (int layer = 0; layer < shape.nLayers(); layer++) {
-            for (ProjectionKind k : kinds) {
-                List<WeightedTarget> deltas = new ArrayList<>();
-                for (LoraAdapter a : adapters) {
-                    deltas.add(new WeightedTarget(a.target(layer, k).orElseThrow(), 0.25f));
-                }
-                perTensor.add(deltas);
-            }
-        }
-        double[] tokenUs = new double[200];
-        for (int round = -200; round < tokenUs.length; round++) {
-            long c0 = mx.getCurrentThreadCpuTime();
-            for (List<WeightedTarget> deltas : perTensor) {
-                LoraMath.applyUnmerged(x, y, deltas, scratch);
-            }
-            if (round >= 0) {
-                tokenUs[round] = (mx.getCurrentThreadCpuTime() - c0) / 1e3;
-            }
-        }
-        Arrays.sort(tokenUs);
-        List<LoraMath.UnmergedDelta> prepared = new ArrayList<>();
-        for (List<WeightedTarget> deltas : perTensor) {
-            prepared.add(LoraMath.prepareUnmerged(768, 768, deltas));
-        }
-        float[] scratch64 = new float[64];
-        double[] preparedUs = new double[200];
-        for (int round = -200; round < preparedUs.length; round++) {
-            long c0 = mx.getCurrentThreadCpuTime();
-            for (LoraMath.UnmergedDelta d : prepared) {
-                d.apply(x, y, scratch64);
-            }
-            if (round >= 0) {
-                preparedUs[round] = (mx.getCurrentThreadCpuTime() - c0) / 1e3;
-            }
-        }
-        Arrays.sort(preparedUs);
-        System.out.printf("unmerged per decode token, prepareUnmerged + UnmergedDelta.apply (48 tensors x 4 adapters,"
-                + " 1 thread): CPU median %.0f us, min %.0f us%n",
-                preparedUs[preparedUs.length / 2], preparedUs[0]);
-        System.out.printf("unmerged per decode token, plain applyUnmerged (48 tensors x 4 adapters, 1 thread): CPU median"
-                + " %.0f us, min %.0f us%n", tokenUs[tokenUs.length / 2], tokenUs[0]);
     }
 }

@@ -66,9 +66,9 @@ public class RuntimeService implements AutoCloseable {
         return engine.contextLength();
     }
 
-    /** Prompt length in tokens as the engine counts it (BOS included). */
+    /** Prompt length in tokens as the engine counts it (BOS included where the vocabulary adds one). */
     public int promptTokens(String prompt) {
-        return engine.tokenizer().encode(prompt, true, false).length;
+        return engine.tokenizer().encodePrompt(prompt).length;
     }
 
     public InferenceEngine engine() {

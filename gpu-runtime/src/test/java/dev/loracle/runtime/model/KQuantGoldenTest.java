@@ -1,0 +1,62 @@
+package dev.loracle.runtime.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loracle.runtime.cli.PromptProbe;
+import dev.loracle.runtime.engine.BackendKind;
+import dev.loracle.runtime.engine.EngineConfig;
+import dev.loracle.runtime.engine.InferenceEngine;
+import dev.loracle.runtime.tensor.GgmlType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * llama.cpp's outputs for the K-quant models (Q4_K/Q5_K/Q6_K tensors): token ids exact, top-8 logits within a
+ * tolerance, greedy tokens up to the first near-tie. llama.cpp multiplies K-quant weights with activations it
+ * quantizes to Q8_K, which our F32 activations do not mimic: with the weights decoded exactly (--quant f32) the
+ * logits differ by at most 1.4e-2 (measured) and every greedy token matches; requantized to Q8_0 (the default, a
+ * third of the memory of F32) the weights carry one more rounding, the logits stay within 3e-2.
+ */
+class KQuantGoldenTest {
+
+    /** Checks every golden prompt of {@code golden} against the engine; used for the arch fixtures too. */
+    static void assertMatchesGoldens(InferenceEngine engine, String golden, float tolerance, boolean greedy) {
+        List<String> failures = new ArrayList<>();
+        float worst = 0;
+        for (ArchGolden g : ArchGolden.load(golden)) {
+            PromptProbe p = PromptProbe.run(engine, g.prompt(), greedy ? g.comparableGreedySteps() : 0);
+            String where = "'" + g.prompt() + "': ";
+            if (!Arrays.equals(g.tokens(), p.tokens())) failures.add(where + "tokens " + Arrays.toString(p.tokens()));
+            for (int i = 0; i < 8; i++) {
+                float d = Math.abs(g.top8Logits()[i] - p.top8Logits()[i]);
+                worst = Math.max(worst, d);
+                if (d > tolerance) failures.add(where + "top-" + (i + 1) + " logit " + p.top8Logits()[i] + " vs " + g.top8Logits()[i]);
+                // ids may swap only between logits closer than the tolerance
+                if (p.top8Ids()[i] != g.top8Ids()[i] && d > tolerance) failures.add(where + "top-" + (i + 1) + " id " + p.top8Ids()[i] + " vs " + g.top8Ids()[i]);
+            }
+            int n = p.greedy().length;
+            if (!Arrays.equals(Arrays.copyOf(g.greedy(), n), p.greedy())) {
+                failures.add(where + "greedy " + Arrays.toString(p.greedy()) + " vs " + Arrays.toString(Arrays.copyOf(g.greedy(), n)));
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " mismatches (largest logit difference " + worst + "):\n" + String.join("\n", failures));
+    }
+
+    static InferenceEngine open(String model, WeightFormat format) {
+        return InferenceEngine.open(EngineConfig.of(ArchGolden.model(model)).withQuant(format).withBackend(BackendKind.CPU).withThreads(2));
+    }
+
+    @ParameterizedTest(name = "{0} as {1}")
+    @CsvSource({"kq-Q4_K_M, F32, 0.015, true", "kq-Q5_K_M, F32, 0.015, true", "kq-Q4_K_M, AS_FILE, 0.03, false", "kq-Q5_K_M, AS_FILE, 0.03, false"})
+    void matchesLlamaCpp(String model, WeightFormat format, float tolerance, boolean greedy) {
+        try (InferenceEngine engine = open(model, format)) {
+            GgmlType expected = format == WeightFormat.AS_FILE ? GgmlType.Q8_0 : GgmlType.F32;
+            assertEquals(expected, engine.weights().layers().getFirst().wq().type());
+            assertMatchesGoldens(engine, model, tolerance, greedy);
+        }
+    }
+}
