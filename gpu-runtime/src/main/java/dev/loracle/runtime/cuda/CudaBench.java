@@ -65,7 +65,12 @@ public final class CudaBench {
         CudaBench b = new CudaBench(Integer.parseInt(o.getOrDefault("decode", "64")),
                 (cfg, m) -> InferenceEngine.create(cfg, m, null));
         long started = System.nanoTime();
-        b.roofline();
+        try {
+            b.roofline();
+        } catch (RuntimeException | Error e) {
+            b.put("roofline_error", e.toString());
+            System.out.println("BENCH FAILED roofline: " + e);
+        }
         for (String shape : o.getOrDefault("shapes", "110m,1b").split(",")) {
             for (String quant : o.getOrDefault("quants", "q8_0,q4_0").split(",")) {
                 int cycles = quant.equals(o.getOrDefault("quants", "q8_0,q4_0").split(",")[0])
