@@ -85,8 +85,8 @@ public final class CudaBackend implements Backend {
     /** Free and total device memory as the driver reports them (cuMemGetInfo). */
     public long[] deviceMemoryInfo() { return device.memGetInfo(); }
 
-    /** The device (the bench times kernels on it). */
-    public DeviceRuntime device() { return device; }
+    /** CUDA graph use of the step executor so far, e.g. "graphs 3, captures 3, replays 120". */
+    public String graphStats() { return model().graphStats(); }
 
     @Override
     public synchronized void loadBase(LlamaWeights weights) {

@@ -65,7 +65,12 @@ public final class CudaBench {
         CudaBench b = new CudaBench(Integer.parseInt(o.getOrDefault("decode", "64")),
                 (cfg, m) -> InferenceEngine.create(cfg, m, null));
         long started = System.nanoTime();
-        b.roofline();
+        try {
+            b.roofline();
+        } catch (RuntimeException | Error e) {
+            b.put("roofline_error", e.toString());
+            System.out.println("BENCH FAILED roofline: " + e);
+        }
         for (String shape : o.getOrDefault("shapes", "110m,1b").split(",")) {
             for (String quant : o.getOrDefault("quants", "q8_0,q4_0").split(",")) {
                 int cycles = quant.equals(o.getOrDefault("quants", "q8_0,q4_0").split(",")[0])
@@ -139,6 +144,7 @@ public final class CudaBench {
                 double roof = (Double) figures.getOrDefault("roofline_bytes_per_s", 0.0);
                 double base1 = decodeRate(e, List.of(), 1);
                 put(p + "decode_tok_s_batch1", base1);
+                put(p + "cuda_graphs_after_batch1", ((CudaBackend) e.backend()).graphStats());
                 if (roof > 0) put(p + "roofline_fraction_batch1", base1 * weightBytes / roof);
                 List<ResidentAdapter> four = new ArrayList<>();
                 for (int i = 0; i < 4; i++) four.add(e.adapters().load(adapter(e, 16, EnumSet.of(ProjectionKind.Q, ProjectionKind.K, ProjectionKind.V, ProjectionKind.O), 11 + i)));
@@ -164,6 +170,7 @@ public final class CudaBench {
                 double mixed64 = decodeRate(e, sets, 64);
                 put(p + "decode_tok_s_aggregate_batch64_distinct_sets", mixed64);
                 put(p + "distinct_sets_vs_base_batch64", mixed64 / base64);
+                put(p + "cuda_graphs_after_batch64", ((CudaBackend) e.backend()).graphStats());
                 distinct.forEach(ResidentAdapter::close);
                 mergedAttach(e, four, p, cycles, cycleSeconds);
                 four.forEach(ResidentAdapter::close);

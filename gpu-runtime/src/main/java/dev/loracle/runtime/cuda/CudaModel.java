@@ -41,7 +41,7 @@ public final class CudaModel implements AutoCloseable {
         try {
             device.makeCurrent();
             this.weights = new ResidentWeights(device, pool, weights, rope);
-            this.executor = new StepExecutor(device, pool, k, this.weights);
+            this.executor = new StepExecutor(device, pool, launcher, this.weights);
         } catch (RuntimeException | Error e) {
             pool.close();
             throw e;
@@ -53,6 +53,9 @@ public final class CudaModel implements AutoCloseable {
     public DeviceMemoryPool pool() { return pool; }
 
     public DeviceRuntime device() { return device; }
+
+    /** CUDA graph use of the step executor (bench and logs). */
+    public String graphStats() { return executor.graphStats(); }
 
     /** Runs one step; logits of the rows that want them, [rows x vocab] (null when none). */
     float[] execute(StepInput step, KvCacheType kvType) {

@@ -31,6 +31,8 @@ final class StepExecutor implements AutoCloseable {
     private final DeviceRuntime device;
     private final DeviceMemoryPool pool;
     private final BatchKernels k;
+    private final StepLauncher launcher;
+    private final StepGraphs graphs;
     private final ResidentWeights w;
     private final ModelConfig c;
     private final int qkvRows, maxChunks;
@@ -38,15 +40,20 @@ final class StepExecutor implements AutoCloseable {
     private long metaCapacity;
     private DeviceBuffer x, xb, qkv, att, gu, h, t, partial, lx, logits, meta;
 
-    StepExecutor(DeviceRuntime device, DeviceMemoryPool pool, BatchKernels k, ResidentWeights w) {
+    StepExecutor(DeviceRuntime device, DeviceMemoryPool pool, KernelLauncher launcher, ResidentWeights w) {
         this.device = device;
         this.pool = pool;
-        this.k = k;
+        this.launcher = new StepLauncher(launcher);
+        this.k = new BatchKernels(this.launcher);
+        this.graphs = StepGraphs.forLauncher(device, launcher);
         this.w = w;
         this.c = w.cfg;
         this.qkvRows = c.qDim() + 2 * c.kvDim();
         this.maxChunks = BatchKernels.chunks(c.contextLength());
     }
+
+    /** CUDA graph use so far (for logs and the bench), or "graphs off". */
+    String graphStats() { return graphs == null ? "graphs off" : graphs.stats(); }
 
     /** Layout of one layer inside a KV block (see attention.cu): bytes per layer. */
     static long layerBytes(KvCacheType type, ModelConfig c) {
@@ -72,6 +79,9 @@ final class StepExecutor implements AutoCloseable {
         float eps = c.rmsEps();
         boolean int8 = kvType == KvCacheType.INT8;
         long layerBytes = layerBytes(kvType, c);
+        // the whole step as one recorded sequence -> one graph launch, when its logits fit one classifier pass
+        boolean graph = graphs != null && m.logitRows <= LOGIT_ROWS;
+        launcher.record(graph);
 
         k.embed(w.embedding, tokens, x.ptr(), n);
         for (int l = 0; l < c.nLayers(); l++) {
@@ -113,21 +123,36 @@ final class StepExecutor implements AutoCloseable {
             project(s, m, l, ProjectionKind.DOWN, h.ptr(), hidden, xb.ptr(), dim);
             k.add(x.ptr(), xb.ptr(), n * dim);
         }
+        int vocab = c.vocabSize();
+        if (graph) {
+            if (m.logitRows > 0) logitsPass(base, m, 0, m.logitRows);
+            launcher.record(false);
+            graphs.run(launcher.recorded());
+        }
         if (m.logitRows == 0) {
             device.synchronize();   // nothing to read back, but the step's buffers must be settled before the next call
             return null;
         }
-        int vocab = c.vocabSize();
         float[] out = new float[m.logitRows * vocab];
         MemorySegment host = MemorySegment.ofArray(out);
+        if (graph) {
+            device.download(logits.ptr(), host);
+            return out;
+        }
         for (int r0 = 0; r0 < m.logitRows; r0 += LOGIT_ROWS) {
             int rows = Math.min(LOGIT_ROWS, m.logitRows - r0);
-            k.gatherRows(lx.ptr(), x.ptr(), base.offset(m.logitIdxOff + 4L * r0), dim, rows);
-            k.rmsnormRows(lx.ptr(), lx.ptr(), w.outputNorm, dim, eps, rows, 1, dim);
-            k.mm(w.classifier, lx.ptr(), logits.ptr(), rows, vocab, false);
+            logitsPass(base, m, r0, rows);
             device.download(logits.ptr(), host.asSlice(4L * r0 * vocab, 4L * rows * vocab));
         }
         return out;
+    }
+
+    /** Final norm and classifier for logit rows [r0, r0 + rows) (gathered by index from x). */
+    private void logitsPass(DevicePtr base, Meta m, int r0, int rows) {
+        int dim = c.dim();
+        k.gatherRows(lx.ptr(), x.ptr(), base.offset(m.logitIdxOff + 4L * r0), dim, rows);
+        k.rmsnormRows(lx.ptr(), lx.ptr(), w.outputNorm, dim, c.rmsEps(), rows, 1, dim);
+        k.mm(w.classifier, lx.ptr(), logits.ptr(), rows, c.vocabSize(), false);
     }
 
     private int column(ProjectionKind kind) {
@@ -211,6 +236,7 @@ final class StepExecutor implements AutoCloseable {
 
     @Override
     public void close() {
+        if (graphs != null) graphs.close();
         freeRows();
         for (DeviceBuffer b : new DeviceBuffer[] {t, lx, logits, meta}) if (b != null) b.close();
         x = xb = qkv = att = gu = h = partial = t = lx = logits = meta = null;
@@ -240,8 +266,9 @@ final class StepExecutor implements AutoCloseable {
             int n = s.size(), kinds = ProjectionKind.values().length;
             m.lora = new LoraTable[c.nLayers()][kinds];
             m.merged = new boolean[c.nLayers()][kinds];
+            // table stride = the whole context's blocks, so the kernels' arguments do not change as sequences grow
+            m.maxBlocks = (c.contextLength() + 15) / 16;
             for (long[] t : s.blockAddresses()) m.maxBlocks = Math.max(m.maxBlocks, t.length);
-            m.maxBlocks = Math.max(1, m.maxBlocks);
             for (boolean b : s.wantLogits()) if (b) m.logitRows++;
             Writer wr = new Writer();
             m.tokensOff = wr.ints(s.tokens());
