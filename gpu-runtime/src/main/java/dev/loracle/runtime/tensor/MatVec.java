@@ -16,19 +16,20 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>
  * Two ways to multiply quantized weights: FLOAT dequantizes each block in registers and fuses with the float
  * activation; INT8 multiplies int8 weights with the activation pre-quantized to Q8 blocks ({@link Q8Activation})
- * and scales the integer block sums (llama.cpp's scheme). The bench measures both; {@link DotMode#DEFAULT}
- * is the faster one here.
+ * and scales the exact integer block sums (llama.cpp's scheme). {@link DotMode#DEFAULT} is INT8: with the native
+ * kernels ({@link NativeKernels}) it is 2-4x faster than FLOAT, and its results are the same bits with or without
+ * them, so the default does not depend on the machine.
  * <p>
- * Determinism: the float vector width is fixed (256 bits unless {@code -Dloracle.vector.bits=512}) and lane sums
- * are reduced in lane order, so a row's result does not depend on the machine's preferred vector size
- * or on the thread count.
+ * Determinism: in FLOAT mode the float vector width is fixed (256 bits unless {@code -Dloracle.vector.bits=512}) and
+ * lane sums are reduced in lane order, so a row's result does not depend on the machine's preferred vector size or on
+ * the thread count; INT8 mode depends on neither (exact block sums, one scalar fma chain per row).
  */
 public final class MatVec {
     private MatVec() {}
 
     public enum DotMode {
         FLOAT, INT8;
-        public static final DotMode DEFAULT = FLOAT;
+        public static final DotMode DEFAULT = INT8;
     }
 
     static final VectorSpecies<Float> F = Integer.getInteger("loracle.vector.bits", 256) == 512
