@@ -33,7 +33,8 @@ final class PythonStringMethods extends ELResolver {
             case "rstrip" -> p.length == 0 || p[0] == null ? s.stripTrailing() : rstrip(s, p[0].toString());
             case "startswith" -> p.length == 1 ? s.startsWith(String.valueOf(p[0])) : NOT_HANDLED;
             case "endswith" -> p.length == 1 ? s.endsWith(String.valueOf(p[0])) : NOT_HANDLED;
-            case "split" -> p.length == 0 || p[0] == null ? whitespaceSplit(s) : split(s, p[0].toString());
+            case "split" -> p.length > 2 ? NOT_HANDLED : p.length == 0 || p[0] == null ? whitespaceSplit(s)
+                    : split(s, p[0].toString(), p.length == 2 && p[1] instanceof Number n ? n.intValue() : -1);
             case "upper" -> s.toUpperCase(java.util.Locale.ROOT);
             case "lower" -> s.toLowerCase(java.util.Locale.ROOT);
             case "title" -> title(s);
@@ -54,12 +55,12 @@ final class PythonStringMethods extends ELResolver {
         return s.substring(0, j);
     }
 
-    /** str.split(sep): empty pieces kept, as Python does. */
-    private static List<String> split(String s, String sep) {
+    /** str.split(sep, maxsplit): empty pieces kept, as Python does; maxsplit &lt; 0 = no limit. */
+    private static List<String> split(String s, String sep, int maxSplit) {
         if (sep.isEmpty()) throw new IllegalArgumentException("empty separator");
         List<String> out = new ArrayList<>();
         int from = 0;
-        for (int at = s.indexOf(sep); at >= 0; at = s.indexOf(sep, from)) {
+        for (int at = s.indexOf(sep); at >= 0 && (maxSplit < 0 || out.size() < maxSplit); at = s.indexOf(sep, from)) {
             out.add(s.substring(from, at));
             from = at + sep.length();
         }

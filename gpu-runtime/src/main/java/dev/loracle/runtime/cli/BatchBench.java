@@ -9,9 +9,11 @@ import dev.loracle.runtime.engine.ResidentAdapter;
 import dev.loracle.runtime.engine.SequenceRequest;
 import dev.loracle.runtime.lora.PeftAdapter;
 import dev.loracle.runtime.lora.ProjectionKind;
+import dev.loracle.runtime.tensor.BandwidthProbe;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,6 +28,10 @@ final class BatchBench {
     private static final int[] RANKS = {8, 16, 32, 64};
     private static final EnumSet<ProjectionKind> QKVO = EnumSet.of(ProjectionKind.Q, ProjectionKind.K, ProjectionKind.V, ProjectionKind.O);
 
+    private static final int ROUNDS = 3;
+
+    private record Config(int n, java.util.function.IntFunction<List<AdapterWeight>> sets, AttachMode mode) {}
+
     private final InferenceEngine engine;
     private final PrintWriter out;
 
@@ -35,54 +41,64 @@ final class BatchBench {
     }
 
     void run(int batch, boolean distinctAdapters, int promptTokens, int decodeTokens, Map<String, Double> figures) {
-        aggregate(batch, decodeTokens, i -> List.of(), AttachMode.UNMERGED); // warm-up
-        // batch 1 and batch N interleaved, medians of three: the ratio compares like with like on a loaded machine
-        double[] one = new double[3], many = new double[3];
-        for (int r = 0; r < 3; r++) {
-            one[r] = aggregate(1, decodeTokens, i -> List.of(), AttachMode.UNMERGED);
-            many[r] = aggregate(batch, decodeTokens, i -> List.of(), AttachMode.UNMERGED);
-        }
-        double base = median(many);
-        figures.put("decode_tok_s_batch1_interleaved", median(one));
-        figures.put("aggregate_vs_batch1", base / median(one));
-        figures.put("decode_tok_s_aggregate_base", base);
-        double aggregate = base;
         List<ResidentAdapter> loaded = new ArrayList<>();
         try {
-            if (distinctAdapters) {
-                List<List<AdapterWeight>> sets = new ArrayList<>();
-                for (int i = 0; i < batch; i++) {
-                    List<AdapterWeight> set = new ArrayList<>();
-                    for (int m = 0, k = 1 + i % 4; m < k; m++) {
-                        int rank = RANKS[(i + m) % RANKS.length];
-                        ResidentAdapter a = engine.adapters().load(PeftAdapter.randomForShape(engine.shape(), rank, 2f * rank, QKVO, 9000 + 10L * i + m)
-                                .toLoraAdapter("bench-set-" + i + "-" + m));
-                        loaded.add(a);
-                        set.add(new AdapterWeight(a, 1f / k));
-                    }
-                    sets.add(set);
+            List<List<AdapterWeight>> sets = new ArrayList<>();
+            for (int i = 0; i < batch && distinctAdapters; i++) {
+                List<AdapterWeight> set = new ArrayList<>();
+                for (int m = 0, k = 1 + i % 4; m < k; m++) {
+                    int rank = RANKS[(i + m) % RANKS.length];
+                    ResidentAdapter a = engine.adapters().load(PeftAdapter.randomForShape(engine.shape(), rank, 2f * rank, QKVO, 9000 + 10L * i + m)
+                            .toLoraAdapter("bench-set-" + i + "-" + m));
+                    loaded.add(a);
+                    set.add(new AdapterWeight(a, 1f / k));
                 }
-                aggregate(batch, Math.min(8, decodeTokens), sets::get, AttachMode.UNMERGED); // warm-up of the adapter paths
-                aggregate = aggregate(batch, decodeTokens, sets::get, AttachMode.UNMERGED);
-                figures.put("distinct_vs_base", aggregate / base);
-                // one set shared by every sequence: MERGED (one shared copy) against UNMERGED
-                List<AdapterWeight> shared = sets.get(Math.min(3, batch - 1));
-                double sharedUnmerged = aggregate(batch, decodeTokens, i -> shared, AttachMode.UNMERGED);
-                aggregate(batch, Math.min(8, decodeTokens), i -> shared, AttachMode.MERGED);
-                double sharedMerged = aggregate(batch, decodeTokens, i -> shared, AttachMode.MERGED);
-                figures.put("decode_tok_s_aggregate_shared_unmerged", sharedUnmerged);
-                figures.put("decode_tok_s_aggregate_shared_merged", sharedMerged);
-                out.printf(Locale.ROOT, "batch %d, one shared set of %d adapters: UNMERGED %.1f tok/s, MERGED %.1f tok/s (%.2fx)%n",
-                        batch, shared.size(), sharedUnmerged, sharedMerged, sharedMerged / sharedUnmerged);
+                sets.add(set);
             }
+            List<AdapterWeight> shared = distinctAdapters ? sets.get(Math.min(3, batch - 1)) : List.of();
+            // every configuration once per round, rounds interleaved, medians: the ratios compare like with like on a
+            // machine whose load changes from minute to minute
+            Map<String, Config> configs = new LinkedHashMap<>();
+            configs.put("decode_tok_s_batch1_interleaved", new Config(1, i -> List.of(), AttachMode.UNMERGED));
+            configs.put("decode_tok_s_aggregate_base", new Config(batch, i -> List.of(), AttachMode.UNMERGED));
+            if (distinctAdapters) {
+                configs.put("decode_tok_s_aggregate", new Config(batch, sets::get, AttachMode.UNMERGED));
+                configs.put("decode_tok_s_aggregate_shared_unmerged", new Config(batch, i -> shared, AttachMode.UNMERGED));
+                configs.put("decode_tok_s_aggregate_shared_merged", new Config(batch, i -> shared, AttachMode.MERGED));
+            }
+            for (Config c : configs.values()) aggregate(c.n, Math.min(8, decodeTokens), c.sets, c.mode); // warm-up
+            Map<String, double[]> rates = new LinkedHashMap<>(), perCpu = new LinkedHashMap<>();
+            for (int r = 0; r < ROUNDS; r++) {
+                for (Map.Entry<String, Config> e : configs.entrySet()) {
+                    Config c = e.getValue();
+                    long cpu0 = BandwidthProbe.processCpuNanos();
+                    double rate = aggregate(c.n, decodeTokens, c.sets, c.mode);
+                    double seconds = rate > 0 ? c.n * (double) decodeTokens / rate : 0;
+                    rates.computeIfAbsent(e.getKey(), k -> new double[ROUNDS])[r] = rate;
+                    // tokens per process CPU-second: robust to other processes taking the cores
+                    perCpu.computeIfAbsent(e.getKey(), k -> new double[ROUNDS])[r] =
+                            rate * seconds / Math.max(1e-3, (BandwidthProbe.processCpuNanos() - cpu0) / 1e9);
+                }
+            }
+            rates.forEach((k, v) -> figures.put(k, median(v)));
+            perCpu.forEach((k, v) -> figures.put(k + "_per_cpu_s", median(v)));
+            if (!distinctAdapters) figures.put("decode_tok_s_aggregate", figures.get("decode_tok_s_aggregate_base"));
         } finally {
             loaded.forEach(ResidentAdapter::close);
         }
-        figures.put("decode_tok_s_aggregate", aggregate);
-        out.printf(Locale.ROOT, "batch %d: aggregate decode %.1f tok/s on the base%s; batch 1 %.1f tok/s interleaved (aggregate %.2fx of batch 1)%n",
-                batch, base, distinctAdapters ? String.format(Locale.ROOT, ", %.1f tok/s with %d distinct adapter sets (%.2fx of base)",
-                        aggregate, batch, aggregate / base) : "",
-                median(one), base / median(one));
+        double one = figures.get("decode_tok_s_batch1_interleaved"), base = figures.get("decode_tok_s_aggregate_base");
+        figures.put("aggregate_vs_batch1", base / one);
+        figures.put("aggregate_vs_batch1_cpu", figures.get("decode_tok_s_aggregate_base_per_cpu_s") / figures.get("decode_tok_s_batch1_interleaved_per_cpu_s"));
+        out.printf(Locale.ROOT, "batch %d: aggregate decode %.1f tok/s on the base vs %.1f tok/s at batch 1 (%.2fx; %.2fx per process CPU-second)%n",
+                batch, base, one, base / one, figures.get("aggregate_vs_batch1_cpu"));
+        if (distinctAdapters) {
+            double distinct = figures.get("decode_tok_s_aggregate");
+            double u = figures.get("decode_tok_s_aggregate_shared_unmerged"), m = figures.get("decode_tok_s_aggregate_shared_merged");
+            figures.put("distinct_vs_base", distinct / base);
+            figures.put("shared_merged_vs_unmerged", m / u);
+            out.printf(Locale.ROOT, "batch %d: %d distinct adapter sets %.1f tok/s (%.2fx of base); one shared set UNMERGED %.1f, MERGED %.1f tok/s (%.2fx)%n",
+                    batch, batch, distinct, distinct / base, u, m, m / u);
+        }
         if (promptTokens + 1 > engine.contextLength()) {
             out.printf(Locale.ROOT, "prefill: %d prompt tokens do not fit the context of %d; measuring %d%n", promptTokens,
                     engine.contextLength(), engine.contextLength() - 1);

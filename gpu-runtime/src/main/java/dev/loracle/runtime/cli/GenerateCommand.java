@@ -40,8 +40,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "PATH[:WEIGHT]", description = "PEFT adapter directory, weight default 1 (repeatable)")
     List<String> adapters = new ArrayList<>();
 
-    @Option(names = "--permute-qk", description = "apply the HF->GGUF Q/K row permutation to adapters trained on HF Llama checkpoints")
-    boolean permuteQk;
+    @Option(names = "--qk-order", defaultValue = "auto", description = "Q/K rows of adapters: auto (permute HF->GGUF where the"
+            + " base's converter did: llama GGUFs from Hugging Face), hf (always permute), as-is (never)")
+    String qkOrder;
 
     @Option(names = "--mode", defaultValue = "merged", description = "merged | unmerged (default ${DEFAULT-VALUE})")
     String mode;
@@ -156,7 +157,12 @@ final class GenerateCommand implements Callable<Integer> {
                 // a colon in the path itself
             }
         }
-        LoadOptions opts = permuteQk ? LoadOptions.permuteQkForGguf(engine.shape().nHeads(), engine.shape().nKvHeads()) : LoadOptions.defaults();
+        LoadOptions opts = switch (qkOrder.trim().toLowerCase(Locale.ROOT)) {
+            case "auto" -> engine.adapterLoadOptions();
+            case "hf" -> LoadOptions.permuteQkForGguf(engine.shape().nHeads(), engine.shape().nKvHeads());
+            case "as-is" -> LoadOptions.defaults();
+            default -> throw new IllegalArgumentException("unknown --qk-order '" + qkOrder + "' (expected auto, hf or as-is)");
+        };
         LoraAdapter a = PeftAdapter.load(Path.of(path), opts);
         return new WeightedAdapter(a, weight);
     }

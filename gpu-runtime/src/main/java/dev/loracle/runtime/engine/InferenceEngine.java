@@ -1,6 +1,7 @@
 package dev.loracle.runtime.engine;
 
 import dev.loracle.runtime.chat.ChatTemplate;
+import dev.loracle.runtime.lora.LoadOptions;
 import dev.loracle.runtime.lora.ModelShape;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import dev.loracle.runtime.memory.MemoryBudget;
@@ -34,12 +35,13 @@ public final class InferenceEngine implements AutoCloseable {
     private final Backend backend;
     private final Arena arena;
     private final String modelDescription;
-    private final Optional<ChatTemplate> chatTemplate;
     private final AdapterStore adapters;
     private final MergedCopies mergedCopies;
     private final KvBlockPool kvBlocks;
     private final Scheduler scheduler;
     private final Thread schedulerThread;
+    private final Optional<ChatTemplate> chatTemplate;
+    private final LoadOptions adapterLoadOptions;
     private final AtomicLong ids = new AtomicLong();
     private volatile boolean closed;
 
@@ -48,6 +50,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.weights = model.weights();
         this.tokenizer = model.tokenizer();
         this.chatTemplate = model.chatTemplate();
+        this.adapterLoadOptions = model.adapterLoadOptions();
         this.backend = backend;
         this.arena = arena;
         this.modelDescription = model.description();
@@ -97,6 +100,8 @@ public final class InferenceEngine implements AutoCloseable {
     public Tokenizer tokenizer() { return tokenizer; }
     /** The model's chat template (from its GGUF), empty when the file has none. */
     public Optional<ChatTemplate> chatTemplate() { return chatTemplate; }
+    /** How to load a PEFT adapter for this base (Q/K permutation applied where the base's converter permuted). */
+    public LoadOptions adapterLoadOptions() { return adapterLoadOptions; }
     public int contextLength() { return weights.config().contextLength(); }
     public Backend backend() { return backend; }
 

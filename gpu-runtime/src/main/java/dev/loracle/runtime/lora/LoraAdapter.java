@@ -74,7 +74,7 @@ public final class LoraAdapter {
      * @throws AdapterValidationException naming the adapter, the tensor and both shapes on the first mismatch
      */
     public void validateAgainst(ModelShape shape) {
-        if (!architecture.equals(shape.architecture())) {
+        if (!shape.acceptsAdapterFor(architecture)) {
             throw new AdapterValidationException("adapter " + id + " is for architecture '" + architecture
                     + "' but the model is '" + shape.architecture() + "'");
         }

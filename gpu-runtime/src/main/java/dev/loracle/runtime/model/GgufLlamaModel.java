@@ -67,6 +67,19 @@ public final class GgufLlamaModel {
         return new LlamaWeights(c, emb, layers, f.tensor("output_norm.weight"), cls, ropeFreqs);
     }
 
+    /**
+     * Whether llama.cpp's Hugging Face converter wrote this file, permuting Q/K rows into adjacent RoPE pairs: a
+     * {@code llama} file with the provenance keys {@code convert_hf_to_gguf} / {@code llama-quantize} write. The llama2.c
+     * converter writes none of them (and its files keep llama2.c's order); qwen2/qwen3 files are never permuted.
+     */
+    public static boolean qkPermutedFromHf(GgufFile f) {
+        if (!"llama".equals(f.metadata().get("general.architecture"))) return false;
+        for (String k : new String[] {"general.file_type", "general.quantization_version", "general.basename", "general.size_label", "general.type"}) {
+            if (f.metadata().containsKey(k)) return true;
+        }
+        return false;
+    }
+
     /** A tensor this architecture does not use must not be there: ignoring it would silently change the model. */
     private static QuantizedTensor absent(GgufFile f, String name, String arch) {
         if (f.has(name)) throw new ModelFormatException("tensor " + name + " is not used by architecture '" + arch + "'");

@@ -69,7 +69,7 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int nLaye
     public int kvMul() { return nHeads / nKvHeads; }
 
     public ModelShape shape() {
-        return new ModelShape(ModelShape.LLAMA, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize);
+        return new ModelShape(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, headDim);
     }
 
     private static String describe(int dim, int hidden, int layers, int heads, int kv, int vocab, int ctx) {

@@ -20,12 +20,14 @@ public final class ModelLoader {
         LlamaWeights weights;
         Tokenizer tokenizer;
         Optional<ChatTemplate> chat = Optional.empty();
+        boolean qkPermuted = false;
         String kind;
         if (GgufFile.looksLikeGguf(file)) {
             GgufFile gguf = GgufFile.parse(file);
             weights = GgufLlamaModel.weights(gguf);
             tokenizer = tokenizerOrNull != null ? Tokenizer.fromLlama2c(tokenizerOrNull, weights.config().vocabSize()) : Tokenizer.fromGguf(gguf);
             if (tokenizerOrNull == null) chat = ChatTemplate.fromGguf(gguf, tokenizer);
+            qkPermuted = GgufLlamaModel.qkPermutedFromHf(gguf);
             kind = "GGUF v" + gguf.version();
         } else {
             weights = Llama2cCheckpoint.parse(file);
@@ -37,7 +39,7 @@ public final class ModelLoader {
             throw new ModelFormatException("tokenizer has " + tokenizer.vocabSize() + " tokens but the model has " + weights.config().vocabSize());
         }
         LlamaWeights converted = WeightConverter.convert(weights, format, arena);
-        return new LoadedModel(converted, tokenizer, chat, kind + " " + model.getFileName() + " as " + format);
+        return new LoadedModel(converted, tokenizer, chat, qkPermuted, kind + " " + model.getFileName() + " as " + format);
     }
 
     private static Path findLlama2cTokenizer(Path model, int vocab) {

@@ -116,6 +116,10 @@ public final class MatMul {
         MemorySegment seg = w.data();
         GgmlType type = w.type();
         boolean int8 = mode == MatVec.DotMode.INT8 && xq != null && type.quantized();
+        if (int8 && NativeKernels.available()) {
+            NativeKernels.int8(w, r0, r1, xq, n, y, yStride, yShift);
+            return;
+        }
         if (int8 || n == 1 || !type.quantized()) {
             int nb = cols / 32;
             for (int r = r0; r < r1; r++) {

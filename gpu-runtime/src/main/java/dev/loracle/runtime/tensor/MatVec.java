@@ -52,9 +52,7 @@ public final class MatVec {
     public static void matmul(ParallelRunner pool, QuantizedTensor w, float[] x, Q8Activation xq, float[] out, DotMode mode) {
         int rows = Math.toIntExact(w.rows());
         int grain = Math.max(1, PARALLEL_GRAIN_ELEMENTS / (int) Math.min(Integer.MAX_VALUE, w.cols()));
-        pool.forRange(rows, grain, (s, e) -> {
-            for (int r = s; r < e; r++) out[r] = dotRow(w, r, x, xq, mode);
-        });
+        pool.forRange(rows, grain, (s, e) -> MatMul.rowsTimesTokens(w, s, e, x, xq, 1, out, mode));
     }
 
     /** Several matmuls with the same input in one parallel region (q/k/v, gate/up): one wake-up instead of three. */
@@ -72,7 +70,7 @@ public final class MatVec {
                 int from = Math.max(s, starts[i]), to = Math.min(e, starts[i + 1]);
                 QuantizedTensor w = ws[i];
                 float[] out = outs[i];
-                for (int g = from; g < to; g++) out[g - starts[i]] = dotRow(w, g - starts[i], x, xq, mode);
+                if (from < to) MatMul.rowsTimesTokens(w, from - starts[i], to - starts[i], x, xq, 1, out, mode);
             }
         });
     }
@@ -91,11 +89,10 @@ public final class MatVec {
         int rows = Math.toIntExact(wg.rows());
         int grain = Math.max(1, PARALLEL_GRAIN_ELEMENTS / (2 * (int) Math.min(Integer.MAX_VALUE, wg.cols())));
         pool.forRange(rows, grain, (s, e) -> {
-            for (int r = s; r < e; r++) {
-                float g = dotRow(wg, r, x, xq, mode);
-                float u = dotRow(wu, r, x, xq, mode);
-                out[r] = silu(g) * u;
-            }
+            float[] g = new float[e - s], u = new float[e - s];
+            MatMul.rowsTimesTokens(wg, s, e, x, xq, 1, g, e - s, -s, mode);
+            MatMul.rowsTimesTokens(wu, s, e, x, xq, 1, u, e - s, -s, mode);
+            for (int r = s; r < e; r++) out[r] = silu(g[r - s]) * u[r - s];
         });
     }
 

@@ -8,12 +8,15 @@ package dev.loracle.runtime.tensor;
 public final class Q8Activation {
     final byte[] q;
     final float[] d;
+    /** Integer sum of each block's q (the native Q4_0 kernel multiplies unsigned nibbles and subtracts 8 * sum). */
+    final int[] sums;
     private int length;
 
     public Q8Activation(int capacity) {
         int blocks = (capacity + 31) / 32;
         this.q = new byte[blocks * 32];
         this.d = new float[blocks];
+        this.sums = new int[blocks];
     }
 
     public int length() { return length; }
@@ -29,7 +32,12 @@ public final class Q8Activation {
             float dd = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
             float id = amax != 0f ? 127f / amax : 0f;
             d[b] = dd;
-            for (int j = 0; j < 32; j++) q[base + j] = (byte) Quantization.roundHalfAway(x[base + j] * id);
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+                q[base + j] = (byte) Quantization.roundHalfAway(x[base + j] * id);
+                sum += q[base + j];
+            }
+            sums[b] = sum;
         }
         this.length = n;
         return this;

@@ -97,6 +97,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void pythonStringMethods() {
+        ChatTemplate t = new ChatTemplate("{% for m in messages %}{{ m.content.split(',')|length }}|{{ m.content.split(',', 1)[1] }}|"
+                + "{{ m.content.strip('x,') }}|{{ m.content.startswith('x') }}|{{ m.content.upper() }}{% endfor %}", "", "");
+        assertEquals("3|a,b|a,b|true|X,A,B", t.render(List.of(ChatMessage.user("x,a,b")), false));
+    }
+
+    @Test
     void modelWithoutTemplateHasNone() {
         try (Arena a = Arena.ofConfined()) {
             GgufFile f = GgufFile.parse(MappedFile.map(TestModels.ggufF32(), a));

@@ -18,18 +18,27 @@ class MatMulTest {
         return x;
     }
 
-    /** Token t alone through MatVec (the decode path), as float bits. */
+    /** Token t alone through the pure-Java single-token kernels (MatVec.dotRow), as float bits. */
     static int[] singleTokenBits(QuantizedTensor w, float[] x, int n, MatVec.DotMode mode) {
         int rows = (int) w.rows(), cols = (int) w.cols();
         int[] bits = new int[n * rows];
-        try (ParallelRunner one = new ParallelRunner(1)) {
-            for (int t = 0; t < n; t++) {
-                float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
-                Q8Activation xq = new Q8Activation(cols).quantize(xt, cols);
-                float[] out = new float[rows];
-                MatVec.matmul(one, w, xt, xq, out, mode);
-                for (int r = 0; r < rows; r++) bits[t * rows + r] = Float.floatToRawIntBits(out[r]);
-            }
+        for (int t = 0; t < n; t++) {
+            float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+            Q8Activation xq = new Q8Activation(cols).quantize(xt, cols);
+            for (int r = 0; r < rows; r++) bits[t * rows + r] = Float.floatToRawIntBits(MatVec.dotRow(w, r, xt, xq, mode));
+        }
+        return bits;
+    }
+
+    /** Also the decode path (MatVec.matmul, which the native kernels serve in INT8 mode) for token t alone. */
+    static int[] matVecBits(QuantizedTensor w, float[] x, int n, MatVec.DotMode mode, ParallelRunner pool) {
+        int rows = (int) w.rows(), cols = (int) w.cols();
+        int[] bits = new int[n * rows];
+        for (int t = 0; t < n; t++) {
+            float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+            float[] out = new float[rows];
+            MatVec.matmul(pool, w, xt, new Q8Activation(cols).quantize(xt, cols), out, mode);
+            for (int r = 0; r < rows; r++) bits[t * rows + r] = Float.floatToRawIntBits(out[r]);
         }
         return bits;
     }
@@ -53,6 +62,8 @@ class MatMulTest {
             QuantizedTensor w = MatVecTest.randomTensor(type, rows, cols, 21, arena);
             float[] x = randomX(maxN, cols, 22);
             int[] single = singleTokenBits(w, x, maxN, mode);
+            assertEquals(java.util.Arrays.toString(java.util.Arrays.copyOf(single, 3 * rows)),
+                    java.util.Arrays.toString(matVecBits(w, x, 3, mode, pool)), "MatVec differs from the single-token kernels");
             for (int n : new int[] {1, 3, 16, 64, 256}) {
                 float[] y = new float[n * rows];
                 MatMul.matmul(pool, w, x, n, y, mode);

@@ -87,6 +87,20 @@ class GoldenTokenizationTest {
     }
 
     @Test
+    void unknownPreTokenizerIsAnErrorNamingIt() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.loracle.runtime.model.ModelFormatException.class,
+                () -> PreTokenizer.named("deepseek-coder"));
+        assertTrue(e.getMessage().contains("'deepseek-coder'") && e.getMessage().contains("llama-bpe"), e.getMessage());
+    }
+
+    @Test
+    void gpt2PreTokenizerSplitsAsGpt2Does() {
+        assertEquals(java.util.List.of("Hello", " world", "'s", " 123", "  ", " x", "!!"), PreTokenizer.named("gpt-2").split("Hello world's 123   x!!"));
+        // llama3 groups digits by three and keeps a newline run apart
+        assertEquals(java.util.List.of("123", "456", "7", "\n\n", "ok"), PreTokenizer.named("llama-bpe").split("1234567\n\nok"));
+    }
+
+    @Test
     void multiByteCharactersSplitAcrossTokensDecodeWhole() {
         Tokenizer t = tokenizer("llama3-tiny");
         int[] ids = t.encode("🦙", false, false);
