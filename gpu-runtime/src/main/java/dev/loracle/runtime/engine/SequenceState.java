@@ -21,6 +21,7 @@ final class SequenceState {
     AdapterBinding binding;
     KvBlockPool.Lease kv;
     int computed;
+    long lastServedStep = -1;
     int[] generated = new int[16];
     int generatedCount;
     long admittedNanos, firstTokenNanos;
