@@ -13,7 +13,7 @@
 
 extern "C" {
 
-// grid (max rank sum, nSeg), block MM_THREADS.
+// grid (max rank sum, nSeg), block 32..MM_THREADS (from cols alone).
 __global__ void lora_shrink(float* t, int tStride, const float* x, int cols, const int* seg,
                             const unsigned long long* memPtr, const int* memInfo) {
     __shared__ float red[MM_TILE][MM_THREADS / WARP];
@@ -28,7 +28,7 @@ __global__ void lora_shrink(float* t, int tStride, const float* x, int cols, con
         float acc[MM_TILE];
         #pragma unroll
         for (int b = 0; b < MM_TILE; b++) acc[b] = 0.0f;
-        for (int i = threadIdx.x; i < cols; i += MM_THREADS) {
+        for (int i = threadIdx.x; i < cols; i += blockDim.x) {
             const float av = a[i];
             #pragma unroll
             for (int b = 0; b < MM_TILE; b++) if (b < nt) acc[b] += av * x[(size_t)(first + j0 + b) * cols + i];

@@ -111,7 +111,7 @@ __device__ __forceinline__ float quant_q4_0_block(const float* x, uint8_t* qs) {
 }
 
 // ---- token tiles of the batched kernels (packed.cu, lora.cu): one block reduces MM_TILE tokens at a time.
-#define MM_THREADS 128
+#define MM_THREADS 128   // most threads of one row's block; the host picks 32..128 from the row length only
 #define MM_TILE 8
 
 // Sums acc[b] over the block in a fixed tree; afterwards thread b (< nt) holds token b's total in its acc[0].
@@ -127,8 +127,7 @@ __device__ __forceinline__ void tile_reduce(float* acc, int nt, float (*red)[MM_
     __syncthreads();
     if (threadIdx.x < nt) {
         float s = 0.0f;
-        #pragma unroll
-        for (int k = 0; k < MM_THREADS / WARP; k++) s += red[threadIdx.x][k];
+        for (int k = 0; k < blockDim.x / WARP; k++) s += red[threadIdx.x][k];
         acc[0] = s;
     }
 }

@@ -1,9 +1,9 @@
 // Batched products Y[n x rows] (+)= X[n x cols] . W^T over the GPU weight layout (see loracle_common.cuh), for
-// 1..any tokens. One block of MM_THREADS per output row: the threads stride over the row in 16-byte chunks (several
-// warps per row, so even 256-row matrices fill the SMs), tokens go in tiles of MM_TILE against the same weights
+// 1..any tokens. One block per output row (32..MM_THREADS threads, chosen by the host from the row length alone):
+// the threads stride over the row in 16-byte chunks (several warps per row, so even 256-row matrices fill the SMs), tokens go in tiles of MM_TILE against the same weights
 // (DRAM reads each weight once per step; later tiles hit L1/L2).
 // Batch invariance: a token's dot product is reduced in the same order whatever n is: thread t always takes the
-// chunks t, t + MM_THREADS, ..., the warps and the block reduce in a fixed tree; no split-K, no atomics.
+// chunks t, t + blockDim, ..., the warps and the block reduce in a fixed tree; no split-K, no atomics.
 #include "loracle_common.cuh"
 
 
@@ -14,7 +14,7 @@ __device__ __forceinline__ void row_tile(const uint8_t* w, const __half* scales,
     if (FMT == 0) {
         const uint8_t* qs = w + (size_t)row * cols;
         const __half* sc = scales + (size_t)row * (cols / QK);
-        for (int c = threadIdx.x; c < cols / PACK_CHUNK; c += MM_THREADS) {
+        for (int c = threadIdx.x; c < cols / PACK_CHUNK; c += blockDim.x) {
             const int4 q = reinterpret_cast<const int4*>(qs)[c];
             const float d = __half2float(sc[c >> 1]);
             #pragma unroll
@@ -23,7 +23,7 @@ __device__ __forceinline__ void row_tile(const uint8_t* w, const __half* scales,
     } else if (FMT == 1) {
         const uint8_t* qs = w + (size_t)row * (cols / 2);
         const __half* sc = scales + (size_t)row * (cols / QK);
-        for (int c = threadIdx.x; c < cols / QK; c += MM_THREADS) {
+        for (int c = threadIdx.x; c < cols / QK; c += blockDim.x) {
             const int4 q = reinterpret_cast<const int4*>(qs)[c];
             const float d = __half2float(sc[c]);
             #pragma unroll
@@ -31,14 +31,14 @@ __device__ __forceinline__ void row_tile(const uint8_t* w, const __half* scales,
         }
     } else if (FMT == 2) {
         const float* wr = reinterpret_cast<const float*>(w) + (size_t)row * cols;
-        for (int i = threadIdx.x; i < cols; i += MM_THREADS) {
+        for (int i = threadIdx.x; i < cols; i += blockDim.x) {
             const float wv = wr[i];
             #pragma unroll
             for (int b = 0; b < MM_TILE; b++) if (b < nt) acc[b] += wv * x[(size_t)(t0 + b) * cols + i];
         }
     } else {
         const __half* wr = reinterpret_cast<const __half*>(w) + (size_t)row * cols;
-        for (int i = threadIdx.x; i < cols; i += MM_THREADS) {
+        for (int i = threadIdx.x; i < cols; i += blockDim.x) {
             const float wv = __half2float(wr[i]);
             #pragma unroll
             for (int b = 0; b < MM_TILE; b++) if (b < nt) acc[b] += wv * x[(size_t)(t0 + b) * cols + i];
@@ -113,7 +113,7 @@ __device__ __forceinline__ void embed_body(const uint8_t* w, const __half* sc, c
 extern "C" {
 
 // Packed weights: w = quants of row 0, sc = scales of row 0 (so a slice of rows is a plain offset of both); F32/F16
-// ignore sc. grid = rows, block = MM_THREADS. y[t * yStride + r] (+)= W[r] . x[t * cols ..] for t < n.
+// ignore sc. grid = rows, block = 32..MM_THREADS (a multiple of 32). y[t * yStride + r] (+)= W[r] . x[t * cols ..] for t < n.
 #define MM_ENTRY(name, fmt) \
     __global__ void name(const uint8_t* w, const __half* sc, const float* x, float* y, int cols, int n, int yStride, \
                          int accumulate) { mm_body<fmt>(w, sc, x, y, cols, n, yStride, accumulate); }
@@ -122,7 +122,7 @@ MM_ENTRY(mm_q4_0p, 1)
 MM_ENTRY(mm_f32, 2)
 MM_ENTRY(mm_f16, 3)
 
-// Gate rows [0, hidden) and up rows [hidden, 2 hidden) of one matrix; grid = hidden, block = MM_THREADS.
+// Gate rows [0, hidden) and up rows [hidden, 2 hidden) of one matrix; grid = hidden, block as mm.
 #define MM_SWIGLU_ENTRY(name, fmt) \
     __global__ void name(const uint8_t* w, const __half* sc, const float* x, float* h, int hidden, int cols, int n) { \
         mm_swiglu_body<fmt>(w, sc, x, h, hidden, cols, n); }

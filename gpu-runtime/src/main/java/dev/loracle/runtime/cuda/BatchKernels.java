@@ -11,6 +11,7 @@ import java.util.Objects;
  * the number of rows, never on how a row's reduction is split: see the batch-invariance notes in the .cu files.
  */
 public final class BatchKernels {
+    /** Most threads of a row's block (MM_THREADS in the .cu files). */
     static final int MM_THREADS = 128;
     static final int ROW_BLOCK = 256;
     static final int ELEMENTWISE_BLOCK = 256;
@@ -89,7 +90,7 @@ public final class BatchKernels {
     /** y[t * yStride + r] (+)= W[r] . x[t] for t < n (x rows contiguous, w.cols() floats each). */
     public void mm(Weights w, DevicePtr x, DevicePtr y, int n, int yStride, boolean accumulate) {
         positive("n", n);
-        launcher.launch(mmName(w.type()), LaunchConfig.linear(w.rows(), MM_THREADS),
+        launcher.launch(mmName(w.type()), LaunchConfig.linear(w.rows(), rowThreads(w.type(), w.cols())),
                 new KernelArgs().ptr(w.data()).ptr(w.scales()).ptr(x).ptr(y).i32(w.cols()).i32(n).i32(yStride)
                         .i32(accumulate ? 1 : 0));
     }
@@ -99,7 +100,7 @@ public final class BatchKernels {
         positive("n", n);
         if (gateUp.rows() % 2 != 0) throw new IllegalArgumentException("gate/up matrix needs an even row count");
         int hidden = gateUp.rows() / 2;
-        launcher.launch(swigluName(gateUp.type()), LaunchConfig.linear(hidden, MM_THREADS),
+        launcher.launch(swigluName(gateUp.type()), LaunchConfig.linear(hidden, rowThreads(gateUp.type(), gateUp.cols())),
                 new KernelArgs().ptr(gateUp.data()).ptr(gateUp.scales()).ptr(x).ptr(h).i32(hidden).i32(gateUp.cols()).i32(n));
     }
 
@@ -186,7 +187,7 @@ public final class BatchKernels {
     /** t[row][off_m + k] = A_m[k] . x[row] for the rows of each segment (layout of seg/mem*: lora.cu). */
     public void loraShrink(DevicePtr t, int tStride, DevicePtr x, int cols, DevicePtr seg, DevicePtr memPtr,
                            DevicePtr memInfo, int maxRankSum, int nSeg) {
-        launcher.launch("lora_shrink", new LaunchConfig(maxRankSum, nSeg, 1, MM_THREADS, 1, 1, 0),
+        launcher.launch("lora_shrink", new LaunchConfig(maxRankSum, nSeg, 1, rowThreads(GgmlType.F32, cols), 1, 1, 0),
                 new KernelArgs().ptr(t).i32(tStride).ptr(x).i32(cols).ptr(seg).ptr(memPtr).ptr(memInfo));
     }
 
@@ -213,6 +214,20 @@ public final class BatchKernels {
                     new LaunchConfig(blocks(cols, ELEMENTWISE_BLOCK), rows, 1, ELEMENTWISE_BLOCK, 1, 1, 0),
                     new KernelArgs().ptr(dst.data()).ptr(base.data()).ptr(a).ptr(bt).i32(rows).i32(cols).i32(rank));
         }
+    }
+
+    /**
+     * Threads of the block that reduces one row: one per 16-byte chunk (Q8_0: 16 values, Q4_0: 32, F32/F16: one value
+     * per thread), rounded up to whole warps, 32..{@value #MM_THREADS}. It depends on the row only, never on the
+     * number of rows in the step, so a row's reduction order is the same in every batch.
+     */
+    static int rowThreads(GgmlType type, int cols) {
+        int units = switch (type) {
+            case Q8_0 -> cols / 16;
+            case Q4_0 -> cols / 32;
+            default -> cols;
+        };
+        return Math.min(MM_THREADS, Math.max(32, (units + 31) / 32 * 32));
     }
 
     /** The weight types the kernels read: F32, F16, Q8_0, Q4_0 (K-quants are converted on load). */

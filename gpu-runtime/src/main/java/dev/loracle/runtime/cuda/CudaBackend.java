@@ -11,7 +11,6 @@ import dev.loracle.runtime.engine.WeightOverlay;
 import dev.loracle.runtime.engine.plan.ForwardPlan;
 import dev.loracle.runtime.lora.LoraAdapter;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
-import dev.loracle.runtime.lora.ProjectionKind;
 import dev.loracle.runtime.memory.MemoryBudget;
 import dev.loracle.runtime.model.LlamaWeights;
 
@@ -211,6 +210,4 @@ public final class CudaBackend implements Backend {
         if (model == null) throw new IllegalStateException("no base model loaded on " + device.label() + " (call loadBase first)");
         return model;
     }
-
-    static ProjectionKind[] kinds() { return ProjectionKind.values(); }
 }

@@ -11,7 +11,6 @@ import dev.loracle.runtime.tensor.QuantizedTensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -179,6 +178,4 @@ final class ResidentWeights {
         }
         return out;
     }
-
-    static float readFloat(MemorySegment s, long i) { return s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i); }
 }

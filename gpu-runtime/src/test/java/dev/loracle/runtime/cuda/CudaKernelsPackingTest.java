@@ -85,8 +85,11 @@ class CudaKernelsPackingTest {
         for (int n : new int[] {1, 7, 64, 256}) b.mm(w, p(0x20000), p(0x90000), n, 1001, false);
         for (Launch l : rec.launches) {
             assertEquals(1001, l.config().gridX());
-            assertEquals(BatchKernels.MM_THREADS, l.config().threadsPerBlock());
+            assertEquals(32, l.config().threadsPerBlock(), "16 chunks of 16 quants: one warp, whatever n");
         }
+        assertEquals(128, BatchKernels.rowThreads(GgmlType.Q8_0, 2048), "128 chunks: four warps");
+        assertEquals(64, BatchKernels.rowThreads(GgmlType.Q4_0, 2048), "64 blocks of 32: two warps");
+        assertEquals(128, BatchKernels.rowThreads(GgmlType.F32, 5632));
         assertEquals(p(0x10000 + 1001L * 256), rec.launches.getFirst().args().args().get(1).value(), "scales follow the quants");
     }
 
