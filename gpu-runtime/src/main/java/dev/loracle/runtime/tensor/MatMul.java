@@ -37,7 +37,7 @@ public final class MatMul {
 
     /** {@code y[t*rows + r] = W[r,:] . x[t*cols ..]} for t < n; INT8 mode quantizes x itself. */
     public static void matmul(ParallelRunner pool, QuantizedTensor w, float[] x, int n, float[] y, MatVec.DotMode mode) {
-        matmul(pool, w, x, quantizeFor(mode, w, x, n), n, y, mode);
+        matmul(pool, w, x, quantizeFor(pool, mode, w, x, n), n, y, mode);
     }
 
     /** As {@link #matmul(ParallelRunner, QuantizedTensor, float[], int, float[], MatVec.DotMode)} with x already quantized (INT8 mode; may be null). */
@@ -54,7 +54,7 @@ public final class MatMul {
             if (ws[i].cols() != ws[0].cols()) throw new IllegalArgumentException(ws[i] + " and " + ws[0] + " differ in row length");
             starts[i + 1] = starts[i] + checkShapes(ws[i], x, n, ys[i]);
         }
-        Q8Activation xq = quantizeFor(mode, ws[0], x, n);
+        Q8Activation xq = quantizeFor(pool, mode, ws[0], x, n);
         pool.forRange(starts[ws.length], grain(ws[0], n, 1), (s, e) -> {
             for (int i = 0; i < ws.length; i++) {
                 int from = Math.max(s, starts[i]), to = Math.min(e, starts[i + 1]);
@@ -73,7 +73,7 @@ public final class MatMul {
             throw new IllegalArgumentException("gate " + wg + " and up " + wu + " differ in shape");
         }
         int rows = checkShapes(wg, x, n, y);
-        Q8Activation xq = quantizeFor(mode, wg, x, n);
+        Q8Activation xq = quantizeFor(pool, mode, wg, x, n);
         pool.forRange(rows, grain(wg, n, 2), (s, e) -> {
             int m = e - s;
             float[] g = new float[m * n], u = new float[m * n];
@@ -97,10 +97,10 @@ public final class MatMul {
         return (int) Math.max(1, PARALLEL_GRAIN_ELEMENTS / Math.max(1, (long) tensors * n * w.cols()));
     }
 
-    private static Q8Activation quantizeFor(MatVec.DotMode mode, QuantizedTensor w, float[] x, int n) {
+    private static Q8Activation quantizeFor(ParallelRunner pool, MatVec.DotMode mode, QuantizedTensor w, float[] x, int n) {
         if (mode != MatVec.DotMode.INT8 || !w.type().quantized()) return null;
         int len = Math.multiplyExact(n, Math.toIntExact(w.cols())); // cols % 32 == 0: blocks never straddle two tokens
-        return new Q8Activation(len).quantize(x, len);
+        return new Q8Activation(len).quantize(pool, x, len);
     }
 
     /** Rows [r0, r1) for all n tokens into {@code y[t*rows + r]}. */

@@ -23,9 +23,27 @@ public final class Q8Activation {
 
     /** Quantizes {@code x[0..n)}; n must be a multiple of 32. Returns this. */
     public Q8Activation quantize(float[] x, int n) {
+        checkLength(n);
+        quantizeBlocks(x, 0, n / 32);
+        this.length = n;
+        return this;
+    }
+
+    /** As {@link #quantize(float[], int)}, the blocks spread over the pool's threads (each block is independent). */
+    public Q8Activation quantize(ParallelRunner pool, float[] x, int n) {
+        checkLength(n);
+        pool.forRange(n / 32, 256, (b0, b1) -> quantizeBlocks(x, b0, b1));
+        this.length = n;
+        return this;
+    }
+
+    private void checkLength(int n) {
         if (n % 32 != 0) throw new IllegalArgumentException("Q8 activation length must be a multiple of 32, got " + n);
         if (n > q.length) throw new IllegalArgumentException("Q8 activation capacity " + q.length + " < " + n);
-        for (int b = 0; b < n / 32; b++) {
+    }
+
+    private void quantizeBlocks(float[] x, int b0, int b1) {
+        for (int b = b0; b < b1; b++) {
             int base = b * 32;
             float amax = 0f;
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[base + j]));
@@ -39,7 +57,5 @@ public final class Q8Activation {
             }
             sums[b] = sum;
         }
-        this.length = n;
-        return this;
     }
 }
