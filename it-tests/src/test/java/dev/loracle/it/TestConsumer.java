@@ -56,7 +56,8 @@ final class TestConsumer {
         BigInteger fee = stack.fee(spec);
         Function f = new Function("request", List.of(new Bytes32(stack.modelId),
                 new DynamicArray<>(InferenceCoordinator.Adapter.class, spec.adapters()),
-                new DynamicBytes(spec.prompt()), new Uint32(spec.maxTokens()), new Uint32(spec.temperature()),
+                new DynamicBytes(spec.prompt()), new org.web3j.abi.datatypes.generated.Uint8(spec.promptFormat()),
+                new Uint32(spec.maxTokens()), new Uint32(spec.temperature()),
                 new Uint32(spec.topP()), new Uint64(spec.seed()), new Uint32(spec.callbackGasLimit()),
                 new Uint64(stack.deadline(spec))), List.of());
         TransactionReceipt receipt = ChainCalls.send(stack.web3j(), stack.sender(account), address,

@@ -225,7 +225,8 @@ public final class DevChainDeployer {
                     ? Credentials.create(options.privateKey()) : DevAccounts.get(0);
             List<String> oracles = options.oracles().isEmpty()
                     ? List.of(DevAccounts.get(1).getAddress()) : options.oracles();
-            Config config = Config.defaults(weightsHash, oracles).withExclusiveWindow(options.exclusiveWindow());
+            Config config = Config.defaults(weightsHash, oracles).withExclusiveWindow(options.exclusiveWindow())
+                    .withProfile(options.profile());
             Deployment deployment = deploy(web3j, rpcUrl, wsUrl, chainId, owner, config);
             String json = deployment.toJson();
             if (options.outFile() != null) {
@@ -265,7 +266,8 @@ public final class DevChainDeployer {
 
     /** Parsed command line of {@link #main}. */
     record CliOptions(boolean help, String rpcUrl, int port, Integer blockTime, String privateKey,
-            List<String> oracles, byte[] weightsHash, Long exclusiveWindow, Path outFile, boolean keepRunning) {
+            List<String> oracles, byte[] weightsHash, Long exclusiveWindow, Path outFile, boolean keepRunning,
+            NumericProfile profile) {
 
         static final String USAGE = """
                 usage: DevChainDeployer [options]
@@ -276,6 +278,8 @@ public final class DevChainDeployer {
                   --oracle ADDRESS        oracle to register; repeatable (default: dev account 1)
                   --weights-hash HEX      32-byte weights hash (default: sha256 of <models dir>/llama2c/stories260K.bin)
                   --exclusive-window N    seconds the assigned oracle has alone (default: contract default, 60)
+                  --profile P             numeric profile the oracles run, quant=..;attach=..;kv=..
+                                          (default quant=F32;attach=MERGED;kv=F32: stories260K as the node runs it)
                   --out FILE              also write the JSON to FILE
                   --keep-running          keep the started anvil running until Ctrl-C
                   --help                  this text
@@ -299,6 +303,7 @@ public final class DevChainDeployer {
             byte[] weightsHash = null;
             Long exclusiveWindow = null;
             Path outFile = null;
+            NumericProfile profile = NumericProfile.DEV_DEFAULT;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 switch (arg) {
@@ -324,6 +329,13 @@ public final class DevChainDeployer {
                     }
                     case "--exclusive-window" -> exclusiveWindow = (long) intValue(args, ++i, arg);
                     case "--out" -> outFile = Path.of(value(args, ++i, arg));
+                    case "--profile" -> {
+                        try {
+                            profile = NumericProfile.parse(value(args, ++i, arg));
+                        } catch (IllegalArgumentException e) {
+                            throw new UsageException("--profile: " + e.getMessage());
+                        }
+                    }
                     default -> throw new UsageException("unknown option " + arg);
                 }
             }
@@ -331,7 +343,7 @@ public final class DevChainDeployer {
                 throw new UsageException("--keep-running only applies to an anvil this command starts (no --rpc)");
             }
             return new CliOptions(help, rpcUrl, port, blockTime, privateKey, oracles, weightsHash, exclusiveWindow,
-                    outFile, keepRunning);
+                    outFile, keepRunning, profile);
         }
 
         private static String value(String[] args, int index, String option) throws UsageException {

@@ -69,6 +69,8 @@ class DevChainDeployerTest {
                 () -> DevChainDeployer.CliOptions.parse(new String[] {"--rpc", "http://x", "--keep-running"}));
         assertThrows(DevChainDeployer.CliOptions.UsageException.class,
                 () -> DevChainDeployer.CliOptions.parse(new String[] {"--bogus"}));
+        assertThrows(DevChainDeployer.CliOptions.UsageException.class,
+                () -> DevChainDeployer.CliOptions.parse(new String[] {"--profile", "Q8_0"}));
         assertThrows(IllegalArgumentException.class,
                 () -> DevChainDeployer.Config.defaults(new byte[31], java.util.List.of("0x" + "11".repeat(20))));
         assertThrows(IllegalArgumentException.class,

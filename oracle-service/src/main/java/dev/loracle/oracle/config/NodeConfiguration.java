@@ -19,6 +19,8 @@ import dev.loracle.contracts.NumericProfile;
 import dev.loracle.contracts.ResultCommitment;
 import dev.loracle.oracle.pipeline.AdapterService;
 import dev.loracle.oracle.pipeline.Generator;
+import dev.loracle.oracle.pipeline.EngineChatTemplate;
+import dev.loracle.oracle.pipeline.PromptRenderer;
 import dev.loracle.oracle.pipeline.RequestPipeline;
 import dev.loracle.oracle.pipeline.SerialGenerator;
 import dev.loracle.oracle.runtime.RuntimeService;
@@ -233,12 +235,18 @@ public class NodeConfiguration {
         return new SerialGenerator(runtime, props.scheduler().maxGroupSize(), meters);
     }
 
+    /** Prompt checks and rendering; CHAT prompts go through the model's chat template (none in the file: MODEL_UNAVAILABLE). */
+    @Bean
+    PromptRenderer promptRenderer(RuntimeService runtime) {
+        return new PromptRenderer(runtime, EngineChatTemplate.of(runtime));
+    }
+
     @Bean(destroyMethod = "close")
     RequestPipeline requestPipeline(RequestJournal journal, TxJournal txJournal, AdapterService adapters, RuntimeService runtime,
-                                    Generator generator, ObjectProvider<CoordinatorClient> chain, ModelIdentity model,
-                                    OracleProperties props, Clock clock, MeterRegistry meters) {
-        return new RequestPipeline(journal, txJournal, adapters, runtime, generator, chain.getIfAvailable(), model.binding(),
-                java.util.Set.copyOf(model.modelIds()), props.scheduler(), clock, meters);
+                                    PromptRenderer prompts, Generator generator, ObjectProvider<CoordinatorClient> chain,
+                                    ModelIdentity model, OracleProperties props, Clock clock, MeterRegistry meters) {
+        return new RequestPipeline(journal, txJournal, adapters, runtime, prompts, generator, chain.getIfAvailable(),
+                model.binding(), java.util.Set.copyOf(model.modelIds()), props.scheduler(), clock, meters);
     }
 
     @Bean

@@ -45,8 +45,8 @@ public class RequestPipeline implements RequestIntake, AutoCloseable {
      * @param servedModelIds on-chain model ids this node serves (bytes32 hex); requests for other models are left alone
      */
     public RequestPipeline(RequestJournal journal, TxJournal txJournal, AdapterService adapters, RuntimeService runtime,
-                           Generator generator, CoordinatorClient chain, ModelBinding model, Set<String> servedModelIds,
-                           OracleProperties.Scheduler cfg, Clock clock, MeterRegistry meters) {
+                           PromptRenderer prompts, Generator generator, CoordinatorClient chain, ModelBinding model,
+                           Set<String> servedModelIds, OracleProperties.Scheduler cfg, Clock clock, MeterRegistry meters) {
         this.ctx = new PipelineContext(journal, txJournal, chain, model, servedModelIds, cfg, clock, meters, new InFlight(),
                 new AtomicBoolean(true), new AtomicBoolean(false));
         this.generator = generator;
@@ -54,7 +54,7 @@ public class RequestPipeline implements RequestIntake, AutoCloseable {
         this.outcomes = new Outcomes(ctx);
         this.submitter = new FulfilmentSubmitter(ctx, generator, outcomes);
         GenerationScheduler scheduler = new GenerationScheduler(ctx, generator, outcomes, submitter);
-        this.intake = new Intake(ctx, adapters, new PromptRenderer(runtime, EngineChatTemplate.of(runtime)), outcomes, scheduler, timers);
+        this.intake = new Intake(ctx, adapters, prompts, outcomes, scheduler, timers);
         ConfirmationTracker confirmations = new ConfirmationTracker(ctx, generator, submitter);
         submitter.confirmationsTo(confirmations);
         this.sweep = new RecoverySweep(ctx, intake, submitter, outcomes, confirmations, generator::resident);
