@@ -1,7 +1,8 @@
 package dev.loracle.runtime.cli;
 
+import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.InferenceEngine;
-import java.util.Arrays;
+import dev.loracle.runtime.engine.SequenceRequest;
 import java.util.Comparator;
 import java.util.stream.IntStream;
 
@@ -14,17 +15,13 @@ public record PromptProbe(int[] tokens, int[] top8Ids, float[] top8Logits, int[]
     public static PromptProbe run(InferenceEngine engine, String prompt, int steps) {
         int[] tokens = engine.tokenizer().encodePrompt(prompt);
         if (tokens.length == 0) throw new IllegalArgumentException("prompt '" + prompt + "' has no tokens");
-        int[] seq = Arrays.copyOf(tokens, tokens.length + steps);
         float[] logits = engine.logits(null, tokens);
         int[] top = top(logits, 8);
         float[] topLogits = new float[top.length];
         for (int i = 0; i < top.length; i++) topLogits[i] = logits[top[i]];
-        int[] greedy = new int[steps];
-        for (int s = 0; s < steps; s++) {
-            if (s > 0) logits = engine.logits(null, Arrays.copyOf(seq, tokens.length + s));
-            greedy[s] = top(logits, 1)[0];
-            seq[tokens.length + s] = greedy[s];
-        }
+        // greedy continues through end-of-generation tokens, as the goldens do (llama.cpp generates a fixed count)
+        int[] greedy = steps == 0 ? new int[0] : engine.submit(SequenceRequest.of(GenerationRequest.greedy(prompt, steps))
+                .withPromptTokens(tokens).withIgnoreEos(true)).result().join().tokens();
         return new PromptProbe(tokens, top, topLogits, greedy);
     }
 

@@ -53,6 +53,18 @@ class ConformanceCliTest {
     }
 
     @Test
+    void chatPromptGoesThroughTheTemplate() {
+        // BOS, <|start_header_id|> user <|end_header_id|> \n\n Hi <|eot_id|> <|start_header_id|> assistant <|end_header_id|> \n\n
+        CliTest.Run r = CliTest.run("generate", ArchGolden.model("llama3-tiny").toString(), "--chat", "-p", "Hi", "-n", "2",
+                "--threads", "2", "--backend", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("11 prompt tokens"), r.err());
+        CliTest.Run none = CliTest.run("generate", dev.loracle.runtime.model.TestModels.ggufF32().toString(), "--chat", "-p", "Hi", "-n", "2");
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("has no chat template"), none.err());
+    }
+
+    @Test
     void badJsonLineIsOneClearError(@TempDir Path tmp) throws IOException {
         Path in = tmp.resolve("bad.jsonl");
         Files.writeString(in, "\"ok\"\nnot json\n");

@@ -139,7 +139,7 @@ public class NodeConfiguration {
         Gauge.builder("loracle.adapter.cache.hits", cache, c -> c.stats().hits()).register(meters);
         Gauge.builder("loracle.adapter.cache.misses", cache, c -> c.stats().misses()).register(meters);
         Gauge.builder("loracle.adapter.cache.disk.bytes", cache, c -> c.stats().diskBytes()).register(meters);
-        return new AdapterService(cache, engine.shape(), props.ipfs().maxAdapterBytes(), props.ipfs().maxParsedBytes(), meters);
+        return new AdapterService(cache, engine.shape(), engine.adapterLoadOptions(), props.ipfs().maxAdapterBytes(), props.ipfs().maxParsedBytes(), meters);
     }
 
     // ------------------------------------------------------------------ chain (absent when loracle.chain.enabled=false)
@@ -235,7 +235,7 @@ public class NodeConfiguration {
         return new SerialGenerator(runtime, props.scheduler().maxGroupSize(), meters);
     }
 
-    /** Prompt checks and rendering; CHAT prompts need the model's chat template (none wired yet: MODEL_UNAVAILABLE). */
+    /** Prompt checks and rendering; CHAT prompts go through the model's chat template (none in the file: MODEL_UNAVAILABLE). */
     @Bean
     PromptRenderer promptRenderer(RuntimeService runtime) {
         return new PromptRenderer(runtime, EngineChatTemplate.of(runtime));

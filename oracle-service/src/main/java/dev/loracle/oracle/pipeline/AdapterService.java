@@ -45,6 +45,7 @@ public class AdapterService {
 
     private final AdapterCache cache;
     private final ModelShape shape;
+    private final LoadOptions loadOptions;
     private final long maxAdapterBytes;
     private final MeterRegistry meters;
     private final long maxParsedBytes;
@@ -56,6 +57,16 @@ public class AdapterService {
      * @param maxParsedBytes bytes of parsed adapters kept for reuse (least recently used dropped first)
      */
     public AdapterService(AdapterCache cache, ModelShape shape, long maxAdapterBytes, long maxParsedBytes, MeterRegistry meters) {
+        this(cache, shape, LoadOptions.defaults(), maxAdapterBytes, maxParsedBytes, meters);
+    }
+
+    /**
+     * @param loadOptions how PEFT files become adapters for this base: the engine's {@code adapterLoadOptions()} (Q/K rows
+     *                    permuted where the base's GGUF converter permuted them)
+     */
+    public AdapterService(AdapterCache cache, ModelShape shape, LoadOptions loadOptions, long maxAdapterBytes, long maxParsedBytes,
+                          MeterRegistry meters) {
+        this.loadOptions = java.util.Objects.requireNonNull(loadOptions, "loadOptions");
         this.cache = cache;
         this.shape = shape;
         this.maxAdapterBytes = maxAdapterBytes;
@@ -178,7 +189,7 @@ public class AdapterService {
         }
         LoraAdapter adapter;
         try {
-            adapter = PeftAdapter.load(content.path(), LoadOptions.defaults().withId(key));
+            adapter = PeftAdapter.load(content.path(), loadOptions.withId(key));
         } catch (AdapterValidationException | IllegalArgumentException e) {
             throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") is not a valid PEFT LoRA adapter: "
                     + withoutLocalPath(e.getMessage(), content.path()));

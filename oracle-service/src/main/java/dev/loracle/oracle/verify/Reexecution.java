@@ -110,7 +110,7 @@ final class Reexecution {
             Path cacheDir = Files.createDirectories(workDir.resolve("adapters"));
             try (AdapterCache cache = AdapterCache.builder().directory(cacheDir).maxDiskBytes(4L << 30).maxMemoryBytes(maxBytes)
                     .fetcher(fetcher).build()) {
-                return new AdapterService(cache, engine.shape(), maxBytes, maxBytes, new SimpleMeterRegistry()).load(spec);
+                return new AdapterService(cache, engine.shape(), engine.adapterLoadOptions(), maxBytes, maxBytes, new SimpleMeterRegistry()).load(spec);
             }
         } catch (PipelineFailure f) {
             throw new OnChainResult.Unavailable("adapters cannot be used (" + f.code() + "): " + f.getMessage());
