@@ -10,6 +10,10 @@ RUN mkdir /fetch && cd /fetch \
  && cp node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil node_modules/@foundry-rs/cast-linux-amd64/bin/cast /usr/local/bin/
 
 FROM ${DEBIAN_IMAGE}
+# cast's HTTP client refuses to start without a system CA store, even for plain-http RPC URLs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=fetch /usr/local/bin/anvil /usr/local/bin/cast /usr/local/bin/
 RUN anvil --version && cast --version
 USER 10001:10001

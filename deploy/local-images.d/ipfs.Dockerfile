@@ -12,7 +12,7 @@ RUN cd /opt/js-ipfs \
  && useradd --system --uid 10001 --gid ipfs --home-dir /data/ipfs --shell /usr/sbin/nologin ipfs \
  && mkdir -p /data/ipfs && chown ipfs:ipfs /data/ipfs
 COPY --chmod=0755 ipfs-entrypoint.sh /usr/local/bin/ipfs-entrypoint
-RUN printf '#!/bin/sh\nexec /opt/js-ipfs/node_modules/.bin/jsipfs "$@"\n' > /usr/local/bin/ipfs && chmod 0755 /usr/local/bin/ipfs
+COPY --chmod=0755 ipfs-cli.sh /usr/local/bin/ipfs
 ENV IPFS_PATH=/data/ipfs
 USER 10001:10001
 VOLUME ["/data/ipfs"]
