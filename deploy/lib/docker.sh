@@ -27,7 +27,7 @@ loracle_dockerd_start() {
   command -v dockerd >/dev/null 2>&1 || { echo "dockerd is not installed" >&2; return 1; }
   [ "$(id -u)" = 0 ] || { echo "dockerd needs root here" >&2; return 1; }
   for driver in overlay2 vfs; do
-    dockerd --storage-driver="$driver" --iptables=false --ip-masq=false --bridge=none \
+    dockerd --storage-driver="$driver" --iptables=false --ip-masq=false \
       --host=unix:///var/run/docker.sock >"$log" 2>&1 &
     LORACLE_DOCKERD_PID=$!
     for i in $(seq 60); do
