@@ -57,3 +57,26 @@ loracle_docker_can_run() {
   local image=$1
   "${LORACLE_DOCKER:-docker}" run --rm --network host "$image" true >/dev/null 2>&1
 }
+
+# For scripts/test: when a Docker engine answers, builds the local base images and points the Testcontainers variants
+# at them (no registry needed: Ryuk and the startup checks' alpine are unavailable without one, so Ryuk is off and the
+# check image is the local Debian base). Returns 1, saying why, when containers cannot be used here.
+loracle_containers_setup() {
+  local deploy_dir=$1
+  if [ "${LORACLE_CONTAINERS:-1}" = 0 ]; then echo "==> containers: off (LORACLE_CONTAINERS=0)"; return 1; fi
+  if ! loracle_docker_client 2>/dev/null || ! loracle_docker_engine_up; then
+    echo "==> containers: no Docker engine answers: the image build, the compose smoke check and the Testcontainers"
+    echo "    variants are skipped (.ci/run installs and starts one on Debian as root)"
+    return 1
+  fi
+  echo "==> containers: base images (deploy/local-images)"
+  "$deploy_dir/local-images" || { echo "==> containers: deploy/local-images failed: container checks skipped"; return 1; }
+  # shellcheck source=../local-images.d/images.env
+  source "$deploy_dir/local-images.d/images.env"
+  if ! loracle_docker_can_run "$DEBIAN_IMAGE"; then
+    echo "==> containers: the Docker engine cannot run a container here: container checks skipped"
+    return 1
+  fi
+  export LORACLE_POSTGRES_IMAGE=$POSTGRES_IMAGE TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_CHECKS_DISABLE=true \
+    TESTCONTAINERS_TINYIMAGE_CONTAINER_IMAGE=$DEBIAN_IMAGE
+}
