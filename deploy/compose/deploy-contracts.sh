@@ -34,12 +34,14 @@ args=(--rpc "$RPC_URL" --private-key "$(tr -d '[:space:]' < "$DEPLOYER_KEY_FILE"
 if [ -n "${ORACLE_ADDRESS:-}" ]; then args+=(--oracle "$ORACLE_ADDRESS"); fi
 json=$(java -cp "${LORACLE_CLASSPATH:-/app/app.jar:/app/lib/*}" dev.loracle.contracts.devchain.DevChainDeployer "${args[@]}")
 echo "$json"
+mkdir -p "$(dirname "$OUTPUT_FILE")"
+# The whole deployment (with the StoryTeller example's address) for clients such as deploy/smoke.
+printf '%s\n' "$json" > "${OUTPUT_FILE%.properties}.json"
 
 field() {
   [[ $json =~ \"$1\":\"?([0-9A-Za-z]+)\"? ]] || { echo "error: deployer output lacks $1: $json" >&2; exit 1; }
   echo "${BASH_REMATCH[1]}"
 }
-mkdir -p "$(dirname "$OUTPUT_FILE")"
 cat > "$OUTPUT_FILE.tmp" <<PROPERTIES
 # Written by deploy-contracts.sh from DevChainDeployer's output; read by the oracle (SPRING_CONFIG_IMPORT).
 loracle.chain.coordinator-address=$(field coordinator)

@@ -72,7 +72,9 @@ export function checkCompose(report, name, file, { allowedProfiles, expectedImag
   for (const [serviceName, service] of Object.entries(services)) {
     const where = `${name} service ${serviceName}`;
     if (service.image && !service.build) {
-      const tag = service.image.includes('@sha256:') ? 'digest' : (service.image.split('/').pop().split(':')[1] ?? '');
+      // ${ANVIL_IMAGE:-ghcr.io/...:v1.7.1}: the default is what runs without an override, so it must be pinned.
+      const image = withDefaults(service.image);
+      const tag = image.includes('@sha256:') ? 'digest' : (image.split('/').pop().split(':')[1] ?? '');
       if (!tag || tag === 'latest' || !/\d/.test(tag)) report.error(where, `image ${service.image} is not pinned to a version`);
     }
     if (service.build && expectedImageBuild) {
