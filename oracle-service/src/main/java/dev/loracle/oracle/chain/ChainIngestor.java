@@ -59,9 +59,11 @@ public class ChainIngestor {
     private volatile WebSocketService ws;
     private volatile Disposable subscription;
     private volatile boolean wsUp;
+    private final OracleActivity activity;
 
     public ChainIngestor(RpcGateway rpc, RequestJournal journal, IngestionStore store, RequestIntake intake,
-                         OracleProperties.Chain cfg, MeterRegistry meters) {
+                         OracleProperties.Chain cfg, MeterRegistry meters, OracleActivity activity) {
+        this.activity = activity;
         this.rpc = rpc;
         this.journal = journal;
         this.store = store;
@@ -113,7 +115,8 @@ public class ChainIngestor {
     /** eth_getLogs with range splitting: a refused range is halved (and the hint lowered) until it passes. */
     List<Log> getLogs(long from, long to) {
         EthFilter filter = new EthFilter(new DefaultBlockParameterNumber(from), new DefaultBlockParameterNumber(to), coordinator);
-        filter.addOptionalTopics(CoordinatorAbi.INFERENCE_REQUESTED_TOPIC, CoordinatorAbi.INFERENCE_CANCELLED_TOPIC);
+        filter.addOptionalTopics(CoordinatorAbi.INFERENCE_REQUESTED_TOPIC, CoordinatorAbi.INFERENCE_CANCELLED_TOPIC,
+                CoordinatorAbi.INFERENCE_FULFILLED_TOPIC, CoordinatorAbi.INFERENCE_FAILED_TOPIC);
         try {
             List<Log> out = new ArrayList<>();
             for (EthLog.LogResult<?> r : rpc.send("eth_getLogs", w -> w.ethGetLogs(filter)).getLogs()) out.add((Log) r.get());
@@ -184,6 +187,11 @@ public class ChainIngestor {
     private void handle(Log l) {
         if (l.getTopics().isEmpty() || !coordinator.equalsIgnoreCase(l.getAddress())) return;
         String topic = l.getTopics().get(0);
+        if (CoordinatorAbi.INFERENCE_FULFILLED_TOPIC.equals(topic) || CoordinatorAbi.INFERENCE_FAILED_TOPIC.equals(topic)) {
+            // topic 2 is the oracle that ended the request: proof of life for the takeover rule (Intake)
+            if (l.getTopics().size() > 2) activity.ended("0x" + l.getTopics().get(2).substring(26), System.currentTimeMillis());
+            return;
+        }
         BigInteger requestId = Numeric.toBigInt(l.getTopics().get(1));
         String id = InferenceSpec.chainId(requestId);
         MDC.put("requestId", id);

@@ -28,6 +28,8 @@ import java.util.List;
 public final class CoordinatorAbi {
     public static final String INFERENCE_REQUESTED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCEREQUESTED_EVENT);
     public static final String INFERENCE_CANCELLED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCECANCELLED_EVENT);
+    public static final String INFERENCE_FULFILLED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCEFULFILLED_EVENT);
+    public static final String INFERENCE_FAILED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCEFAILED_EVENT);
 
     private CoordinatorAbi() {
     }

@@ -9,9 +9,15 @@ import java.math.BigInteger;
 /** The coordinator calls the pipeline makes: the isPending check, fulfil and reportFailure (through the tx manager). */
 public class CoordinatorClient {
     private final TransactionManager tx;
+    private final OracleActivity activity = new OracleActivity();
 
     public CoordinatorClient(TransactionManager tx) {
         this.tx = tx;
+    }
+
+    /** Which oracles were seen ending requests on-chain lately (fed by the chain ingestion). */
+    public OracleActivity oracleActivity() {
+        return activity;
     }
 
     public String oracleAddress() {

@@ -251,8 +251,9 @@ public class NodeConfiguration {
 
     @Bean
     ChainIngestor chainIngestor(OracleProperties props, ObjectProvider<RpcGateway> rpc, RequestJournal journal,
-                                IngestionStore store, RequestPipeline pipeline, MeterRegistry meters) {
+                                IngestionStore store, RequestPipeline pipeline, MeterRegistry meters,
+                                ObjectProvider<CoordinatorClient> chain) {
         if (!props.chain().enabled()) return null;
-        return new ChainIngestor(rpc.getObject(), journal, store, pipeline, props.chain(), meters);
+        return new ChainIngestor(rpc.getObject(), journal, store, pipeline, props.chain(), meters, chain.getObject().oracleActivity());
     }
 }

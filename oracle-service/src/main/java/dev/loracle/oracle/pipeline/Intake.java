@@ -149,16 +149,38 @@ final class Intake implements AutoCloseable {
                 && s.assignedOracle().equalsIgnoreCase(ctx.chain().oracleAddress());
     }
 
-    /** A request assigned to another oracle is left to it until its exclusive window ends. */
+    /**
+     * A request assigned to another oracle is left to it until its exclusive window ends. After the window it is still
+     * left to it while that oracle shows life on-chain (it ended a request within {@link #ASSIGNED_ALIVE_MILLIS}) and
+     * the request is pending, until half the time between the window's end and the deadline margin has passed: a busy
+     * oracle serves its own backlog, a dead one is replaced right after the window. No coordination between nodes is
+     * needed; the price of a wrong guess is one duplicate generation (the coordinator accepts one fulfilment).
+     */
     private boolean deferredToAssignedOracle(JournalEntry e) {
         InferenceSpec s = e.spec();
         if (s.origin() != RequestOrigin.CHAIN || s.assignedOracle() == null || assignedToUs(s)) return false;
-        long waitMs = s.exclusiveUntil() * 1000 + 1000 - ctx.clock().millis();
-        if (waitMs <= 0) return false;
-        log.debug("assigned to oracle {} until {}; looking again then", s.assignedOracle(), s.exclusiveUntil());
+        long now = ctx.clock().millis();
+        long windowEnd = s.exclusiveUntil() * 1000 + 1000;
+        long waitMs = windowEnd - now;
+        if (waitMs <= 0) {
+            long lastCall = s.deadline() == 0 ? Long.MAX_VALUE
+                    : windowEnd + (s.deadline() * 1000 - ctx.cfg().deadlineMargin().toMillis() - windowEnd) / 2;
+            if (now >= lastCall || !ctx.chain().oracleActivity().activeWithin(s.assignedOracle(), now, ASSIGNED_ALIVE_MILLIS)
+                    || !ctx.chain().isPending(s.requestId())) {
+                return false;
+            }
+            waitMs = Math.min(lastCall - now, RECHECK_MILLIS);
+            ctx.meters().counter("loracle.takeover.deferred").increment();
+        }
+        log.debug("assigned to oracle {} until {}; looking again in {} ms", s.assignedOracle(), s.exclusiveUntil(), waitMs);
         timers.schedule(() -> dispatch(e.id()), waitMs, TimeUnit.MILLISECONDS);
         return true;
     }
+
+    /** An assigned oracle that ended a request on-chain this recently is taken to be alive. */
+    static final long ASSIGNED_ALIVE_MILLIS = 30_000;
+    /** How often a request left to a live assigned oracle is looked at again (one isPending call each time). */
+    private static final long RECHECK_MILLIS = 2_000;
 
     /** Unfinished requests with an outage on record (for the health page). */
     int outageCount() {

@@ -48,7 +48,7 @@ class ChainIngestorIT {
                     chain.deployment.coordinator(), 0, 0, chain.deployment.deployBlock(), 1, java.time.Duration.ofMillis(100), 64, false,
                     java.time.Duration.ofSeconds(2));
             try (RpcGateway rpc = ChainTestKit.gateway(cfg)) {
-                ChainIngestor ingestor = new ChainIngestor(rpc, journal, store, intake, cfg, new SimpleMeterRegistry());
+                ChainIngestor ingestor = new ChainIngestor(rpc, journal, store, intake, cfg, new SimpleMeterRegistry(), new OracleActivity());
                 BigInteger first = chain.tellStory(stack.adapterCids().subList(0, 1), List.of(10_000), "One", 4, 1);
                 BigInteger second = chain.tellStory(stack.adapterCids().subList(0, 1), List.of(10_000), "Two", 4, 2);
                 ingestor.tick(); // max-log-range 1: the backfill walks block by block
@@ -99,7 +99,7 @@ class ChainIngestorIT {
                     java.time.Duration.ofSeconds(2));
             try (RpcGateway rpc = ChainTestKit.gateway(cfg)) {
                 ChainIngestor ingestor = new ChainIngestor(rpc, journal, new IngestionStore(jdbc, Clock.systemUTC()), intake, cfg,
-                        new SimpleMeterRegistry());
+                        new SimpleMeterRegistry(), new OracleActivity());
                 ingestor.tick();
                 assertThat(ingestor.lastError()).isNull();
                 assertThat(proxy.refused.get()).as("the RPC refused wide ranges").isPositive();
