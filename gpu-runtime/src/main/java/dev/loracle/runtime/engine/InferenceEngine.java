@@ -56,7 +56,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.modelDescription = model.description();
         this.adapters = new AdapterStore(backend, weights.config().shape());
         this.mergedCopies = new MergedCopies(backend);
-        this.kvBlocks = new KvBlockPool(backend.createKvStorage(config.kvCache()), backend.memory());
+        this.kvBlocks = new KvBlockPool(backend.createKvStorage(config.kvCache()), backend.memory(), config.prefixCache());
         this.scheduler = new Scheduler(backend, kvBlocks, mergedCopies, tokenizer, config.stepTokens(), config.maxRunning());
         this.schedulerThread = Thread.ofPlatform().name("loracle-scheduler").daemon().start(scheduler);
     }
@@ -108,6 +108,18 @@ public final class InferenceEngine implements AutoCloseable {
     /** The resident adapter store: {@code adapters().load(adapter)} returns a refcounted handle. */
     public AdapterStore adapters() { return adapters; }
 
+    /**
+     * What the KV rows depend on besides the adapter set and the tokens: the backend and the model as loaded (prefix
+     * hashes and KV snapshots are only shared between engines with the same profile).
+     */
+    public String modelProfile() { return backend.name() + "|" + modelDescription; }
+
+    /** The KV prefix cache now (all zero when {@link EngineConfig#prefixCache()} is off). */
+    public PrefixCacheStats prefixCache() { return kvBlocks.stats(); }
+
+    /** Frees every cached KV block no sequence uses (accounted memory returns to the base when nothing runs); returns how many. */
+    public int dropPrefixCache() { return kvBlocks.dropCache(); }
+
     /** Steps run so far (for tools and tests). */
     public long steps() { return scheduler.steps(); }
 
@@ -128,11 +140,13 @@ public final class InferenceEngine implements AutoCloseable {
         }
         List<ResidentAdapter> refs = new ArrayList<>();
         List<AdapterBinding.LowRankMember> members = new ArrayList<>();
+        List<BlockHash.AdapterIdentity> identity = new ArrayList<>();
         try {
             for (AdapterWeight w : req.adapters()) {
                 ResidentAdapter ref = w.adapter().share();
                 refs.add(ref);
                 members.add(new AdapterBinding.LowRankMember(ref.device(), w.weight()));
+                identity.add(new BlockHash.AdapterIdentity(ref.entry.contentDigest, w.weight()));
             }
         } catch (RuntimeException e) {
             refs.forEach(ResidentAdapter::close);
@@ -142,6 +156,7 @@ public final class InferenceEngine implements AutoCloseable {
         SequenceState s = new SequenceState(handle, req, prompt, refs);
         s.binding = members.isEmpty() ? AdapterBinding.BASE : new AdapterBinding.LowRank(members);
         s.logitsSink = logitsSink;
+        if (config.prefixCache()) s.prefixRoot = BlockHash.root(modelProfile(), config.kvCache(), req.mode(), identity);
         try {
             scheduler.submit(s);
         } catch (RuntimeException e) {

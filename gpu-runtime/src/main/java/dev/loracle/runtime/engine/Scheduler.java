@@ -147,7 +147,8 @@ final class Scheduler implements Runnable {
             s.binding = new AdapterBinding.Merged(s.merged.copy());
         }
         try {
-            s.kv = kv.admit(s.owner(), s.worstCasePositions());
+            s.kv = kv.admit(s.owner(), s.worstCasePositions(), s.prefixHashes());
+            s.computed = s.cachedPositions = s.kv.cachedPositions();
         } catch (RuntimeException e) {
             if (s.merged != null) s.merged.close();
             s.merged = null;
@@ -230,12 +231,13 @@ final class Scheduler implements Runnable {
     }
 
     private void finish(SequenceState s, StopReason why) {
+        s.kv.close(s.computedBlockHashes());   // full blocks stay as a prefix cache (when enabled)
         s.release();
         s.text.append(s.utf8.flush());
         long end = System.nanoTime();
         long first = s.firstTokenNanos == 0 ? end : s.firstTokenNanos;
         s.handle.result().complete(new GenerationResult(s.text.toString(), s.generatedTokens(), s.prompt.length, why,
-                first - s.admittedNanos, end - first));
+                first - s.admittedNanos, end - first, s.cachedPositions));
     }
 
     private static void fail(SequenceState s, Throwable e) {
