@@ -155,6 +155,57 @@ final class KvBlockPool implements AutoCloseable {
         h.bytes.close();
     }
 
+    /** Rows of the cached blocks with these hashes, in order; null when one of them is not cached. */
+    synchronized List<byte[]> readCached(List<BlockHash> hashes) {
+        List<byte[]> out = new java.util.ArrayList<>(hashes.size());
+        for (BlockHash h : hashes) {
+            Integer id = cached.get(h);
+            if (id == null) return null;
+            out.add(storage.readBlock(id));
+        }
+        return out;
+    }
+
+    /**
+     * Caches {@code rows.get(i)} under {@code hashes.get(i)} (blocks already cached are kept as they are), evicting
+     * unused cached blocks for room; RedLineExceededException leaves nothing new cached. Returns the blocks written.
+     */
+    synchronized int importBlocks(List<BlockHash> hashes, List<byte[]> rows) {
+        if (!caching) throw new IllegalStateException("importing KV blocks needs the prefix cache (EngineConfig.withPrefixCache)");
+        List<Integer> written = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < hashes.size(); i++) {
+                if (cached.containsKey(hashes.get(i))) continue;
+                int id = fresh("kv-import");
+                written.add(id);
+                storage.writeBlock(id, rows.get(i));
+                Held h = held.get(id);
+                h.hash = hashes.get(i);
+                cached.put(h.hash, id);
+            }
+        } catch (RuntimeException | Error e) {
+            for (int id : written) {
+                Held h = held.get(id);
+                if (h.hash != null) cached.remove(h.hash);
+                h.hash = null;
+                unpin(id, null);
+            }
+            throw e;
+        }
+        for (int id : written) unpin(id, null);
+        return written.size();
+    }
+
+    /** Frees the unused cached blocks with these hashes (e.g. an imported snapshot that failed its check). */
+    synchronized void forget(List<BlockHash> hashes) {
+        for (BlockHash hash : hashes) {
+            Integer id = cached.get(hash);
+            if (id == null || !evictable.remove(id)) continue;
+            cached.remove(hash);
+            free(id, held.get(id));
+        }
+    }
+
     /** Frees every cached block no sequence uses; returns how many. */
     synchronized int dropCache() {
         int n = evictable.size();

@@ -231,6 +231,9 @@ final class Scheduler implements Runnable {
     }
 
     private void finish(SequenceState s, StopReason why) {
+        if (s.lastBlockSink != null && s.computed >= KvBlockStorage.BLOCK_POSITIONS) {
+            s.lastBlockSink.accept(kv.storage().readBlock(s.kv.table()[s.computed / KvBlockStorage.BLOCK_POSITIONS - 1]));
+        }
         s.kv.close(s.computedBlockHashes());   // full blocks stay as a prefix cache (when enabled)
         s.release();
         s.text.append(s.utf8.flush());

@@ -16,7 +16,8 @@ final class SequenceState {
     final Sampler sampler;
     final Utf8Accumulator utf8 = new Utf8Accumulator();
     final StringBuilder text = new StringBuilder();
-    java.util.function.Consumer<float[]> logitsSink;   // tests and InferenceEngine.logits: each sampled position's logits
+    java.util.function.Consumer<float[]> logitsSink;
+    java.util.function.Consumer<byte[]> lastBlockSink;   // spot checks: the rows of the last full block computed   // tests and InferenceEngine.logits: each sampled position's logits
     BlockHash prefixRoot;   // null: this sequence neither uses nor feeds the prefix cache
     MergedCopies.Handle merged;
     AdapterBinding binding;
