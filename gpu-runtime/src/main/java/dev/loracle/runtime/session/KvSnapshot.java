@@ -1,10 +1,6 @@
 package dev.loracle.runtime.session;
 
 import dev.loracle.runtime.engine.KvCacheType;
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -68,41 +64,44 @@ public record KvSnapshot(String parentCid, int from, int to, byte[] tokensHash, 
     public byte[] signingHash() { return sha256().digest(body()); }
 
     public byte[] encode() {
-        byte[] body = body();
-        return ByteBuffer.allocate(body.length + 2 + signature.length).put(body).putShort((short) signature.length).put(signature).array();
+        ByteBuffer out = ByteBuffer.allocate(bodyBytes() + 2 + signature.length);
+        writeBody(out);
+        return out.putShort((short) signature.length).put(signature).array();
     }
 
     private byte[] body() {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
-            out.writeInt(MAGIC);
-            out.writeShort(VERSION);
-            writeText(out, parentCid);
-            out.writeInt(from);
-            out.writeInt(to);
-            out.write(tokensHash);
-            out.write(chainHash);
-            writeText(out, modelProfile);
-            writeText(out, adapterSet);
-            writeText(out, numericProfile);
-            out.writeByte(kvType.ordinal());
-            out.writeInt(layers);
-            out.writeInt(kvDim);
-            out.writeInt(headDim);
-            out.writeInt(blocks.size());
-            for (byte[] b : blocks) out.write(b);
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        ByteBuffer out = ByteBuffer.allocate(bodyBytes());
+        writeBody(out);
+        return out.array();
     }
 
-    private static void writeText(DataOutputStream out, String s) throws IOException {
+    private int bodyBytes() {
+        long n = 4 + 2 + text(parentCid).length + 2 + 4 + 4 + 32 + 32 + 2 + text(modelProfile).length + 2 + text(adapterSet).length
+                + 2 + text(numericProfile).length + 1 + 4 * 4 + (long) blocks.size() * blocks.getFirst().length;
+        if (n > Integer.MAX_VALUE - 1024) throw new IllegalArgumentException("snapshot of " + n + " bytes is too large to encode");
+        return (int) n;
+    }
+
+    private void writeBody(ByteBuffer out) {
+        out.putInt(MAGIC).putShort(VERSION);
+        putText(out, parentCid);
+        out.putInt(from).putInt(to).put(tokensHash).put(chainHash);
+        putText(out, modelProfile);
+        putText(out, adapterSet);
+        putText(out, numericProfile);
+        out.put((byte) kvType.ordinal()).putInt(layers).putInt(kvDim).putInt(headDim).putInt(blocks.size());
+        for (byte[] b : blocks) out.put(b);
+    }
+
+    private static byte[] text(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         if (b.length > MAX_TEXT) throw new IllegalArgumentException("header text over " + MAX_TEXT + " bytes");
-        out.writeShort(b.length);
-        out.write(b);
+        return b;
+    }
+
+    private static void putText(ByteBuffer out, String s) {
+        byte[] b = text(s);
+        out.putShort((short) b.length).put(b);
     }
 
     /** Parses {@code bytes} (at most {@code maxBytes}) or throws SnapshotRejectedException (MALFORMED / OVERSIZED). */
