@@ -191,7 +191,8 @@ public final class InferenceEngine implements AutoCloseable {
         try {
             for (AdapterWeight w : req.adapters()) {
                 ResidentAdapter ref = w.adapter().share();
-                refs.add(ref);
+                refs.add(ref); // released below if the request is refused
+                if (!adapters.owns(ref)) throw new IllegalArgumentException("adapter " + ref.id() + " was loaded by another engine");
                 members.add(new AdapterBinding.LowRankMember(ref.device(), w.weight()));
                 identity.add(new BlockHash.AdapterIdentity(ref.entry.contentDigest, w.weight()));
             }

@@ -159,7 +159,9 @@ final class Scheduler implements Runnable {
     private void step() {
         // decodes first, then prefill chunks; grouped by binding so that rows of one adapter set form one segment
         List<SequenceState> order = new ArrayList<>(running);
-        order.sort(Comparator.comparing((SequenceState s) -> s.prefilling()).thenComparingInt(s -> bindingOrder(s.binding)));
+        // (the least recently served first, so that a budget smaller than the running set cannot starve anyone)
+        order.sort(Comparator.comparing((SequenceState s) -> s.prefilling()).thenComparingLong(s -> s.lastServedStep)
+                .thenComparingInt(s -> bindingOrder(s.binding)));
         StepBatch.Builder b = new StepBatch.Builder();
         List<SequenceState> inStep = new ArrayList<>();
         List<Integer> counts = new ArrayList<>();
@@ -173,6 +175,7 @@ final class Scheduler implements Runnable {
             b.add(s.kv.table(), s.binding, src, 0, count, s.computed, logits);
             inStep.add(s);
             counts.add(count);
+            s.lastServedStep = steps;
             budget -= count;
         }
         StepBatch batch = b.build();

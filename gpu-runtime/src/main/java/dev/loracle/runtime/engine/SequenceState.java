@@ -23,6 +23,7 @@ final class SequenceState {
     AdapterBinding binding;
     KvBlockPool.Lease kv;
     int computed, cachedPositions;
+    long lastServedStep = -1;
     int[] generated = new int[16];
     int generatedCount;
     long admittedNanos, firstTokenNanos;

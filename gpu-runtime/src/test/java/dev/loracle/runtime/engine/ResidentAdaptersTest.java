@@ -84,6 +84,12 @@ class ResidentAdaptersTest {
             assertThrows(IllegalStateException.class,
                     () -> e.submit(SequenceRequest.of(p).withAdapters(List.of(new AdapterWeight(h2, 1f)))), "a closed handle is refused");
             assertArrayEquals(withAdapter, e.logits(null, new int[] {1, 403}));
+            try (InferenceEngine other = AdapterLifecycleTest.open(TestModels.ggufF32(), WeightFormat.AS_FILE);
+                 ResidentAdapter foreign = other.adapters().load(a)) {
+                assertThrows(IllegalArgumentException.class,
+                        () -> e.submit(SequenceRequest.of(p).withAdapters(List.of(new AdapterWeight(foreign, 1f)))), "another engine's adapter");
+                assertEquals(1, other.adapters().references(a.id()), "the refused submit released its reference");
+            }
         }
     }
 
