@@ -235,7 +235,12 @@ final class Scheduler implements Runnable {
 
     private void finish(SequenceState s, StopReason why) {
         if (s.lastBlockSink != null && s.computed >= KvBlockStorage.BLOCK_POSITIONS) {
-            s.lastBlockSink.accept(kv.storage().readBlock(s.kv.table()[s.computed / KvBlockStorage.BLOCK_POSITIONS - 1]));
+            try {
+                s.lastBlockSink.accept(kv.storage().readBlock(s.kv.table()[s.computed / KvBlockStorage.BLOCK_POSITIONS - 1]));
+            } catch (RuntimeException e) {   // e.g. a backend whose KV cannot be read back: fails this sequence only
+                fail(s, e);
+                return;
+            }
         }
         s.kv.close(s.computedBlockHashes());   // full blocks stay as a prefix cache (when enabled)
         s.release();
