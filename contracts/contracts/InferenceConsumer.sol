@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IInferenceCoordinator} from "./interfaces/IInferenceCoordinator.sol";
+import {IInferenceSessions} from "./interfaces/IInferenceSessions.sol";
 
 /// @title InferenceConsumer
 /// @notice Base for dApp contracts that request inferences: keeps the coordinator, forwards requests and accepts
@@ -60,6 +61,34 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     ) internal returns (uint256 requestId) {
         return coordinator.requestInference{value: fee}(
             modelId, adapters, prompt, promptFormat, maxTokens, temperature, topP, seed, callbackGasLimit, deadline
+        );
+    }
+
+    /// @dev Opens a session (model, adapters and sampling fixed for its life) owned by this contract.
+    function _openSession(
+        bytes32 modelId,
+        IInferenceCoordinator.Adapter[] memory adapters,
+        uint32 temperature,
+        uint32 topP,
+        uint64 seed
+    ) internal returns (uint256 sessionId) {
+        return IInferenceSessions(address(coordinator)).openSession(modelId, adapters, temperature, topP, seed);
+    }
+
+    /// @dev Sends a session's next turn (its new message only), paying `fee` wei; the result arrives through
+    /// `_onResult` like any request. Pass the session's adapters exactly as opened.
+    function _continueSession(
+        uint256 fee,
+        uint256 sessionId,
+        IInferenceCoordinator.Adapter[] memory adapters,
+        bytes memory prompt,
+        IInferenceCoordinator.PromptFormat promptFormat,
+        uint32 maxTokens,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) internal returns (uint256 requestId) {
+        return IInferenceSessions(address(coordinator)).requestTurn{value: fee}(
+            sessionId, adapters, prompt, promptFormat, maxTokens, callbackGasLimit, deadline
         );
     }
 

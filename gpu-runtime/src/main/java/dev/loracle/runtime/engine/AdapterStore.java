@@ -20,9 +20,13 @@ public final class AdapterStore {
 
     static final class Entry {
         final DeviceAdapter device;
+        final byte[] contentDigest;   // what KV prefix hashes name the adapter by (content, not its id)
         int references;
 
-        Entry(DeviceAdapter device) { this.device = device; }
+        Entry(DeviceAdapter device, byte[] contentDigest) {
+            this.device = device;
+            this.contentDigest = contentDigest;
+        }
     }
 
     AdapterStore(Backend backend, ModelShape shape) {
@@ -42,6 +46,7 @@ public final class AdapterStore {
         }
         adapter.validateAgainst(shape);
         for (LoraTarget t : adapter.targets()) FiniteCheck.requireFinite(adapter.id(), t);
+        byte[] digest = AdapterDigest.of(adapter);
         DeviceAdapter device = backend.upload(adapter);
         synchronized (this) {
             Entry e = byId.get(adapter.id());
@@ -49,7 +54,7 @@ public final class AdapterStore {
                 device.close();
                 return retain(e);
             }
-            e = new Entry(device);
+            e = new Entry(device, digest);
             byId.put(adapter.id(), e);
             return retain(e);
         }

@@ -53,6 +53,32 @@ final class CpuKvBlocks implements KvBlockStorage {
     }
 
     @Override
+    public byte[] readBlock(int id) {
+        Block b = block(id);
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate((int) blockBytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (type == KvCacheType.F32) {
+            out.asFloatBuffer().put(b.keyF).put(b.valF);
+        } else {
+            out.put(b.keyQ).put(b.valQ);
+            out.asFloatBuffer().put(b.keyScale).put(b.valScale);
+        }
+        return out.array();
+    }
+
+    @Override
+    public void writeBlock(int id, byte[] rows) {
+        if (rows.length != blockBytes()) throw new IllegalArgumentException("a KV block has " + blockBytes() + " bytes, got " + rows.length);
+        Block b = block(id);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(rows).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (type == KvCacheType.F32) {
+            in.asFloatBuffer().get(b.keyF).get(b.valF);
+        } else {
+            in.get(b.keyQ).get(b.valQ);
+            in.asFloatBuffer().get(b.keyScale).get(b.valScale);
+        }
+    }
+
+    @Override
     public synchronized void close() { blocks.clear(); }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;

@@ -56,7 +56,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.modelDescription = model.description();
         this.adapters = new AdapterStore(backend, weights.config().shape());
         this.mergedCopies = new MergedCopies(backend);
-        this.kvBlocks = new KvBlockPool(backend.createKvStorage(config.kvCache()), backend.memory());
+        this.kvBlocks = new KvBlockPool(backend.createKvStorage(config.kvCache()), backend.memory(), config.prefixCache());
         this.scheduler = new Scheduler(backend, kvBlocks, mergedCopies, tokenizer, config.stepTokens(), config.maxRunning());
         this.schedulerThread = Thread.ofPlatform().name("loracle-scheduler").daemon().start(scheduler);
     }
@@ -108,6 +108,63 @@ public final class InferenceEngine implements AutoCloseable {
     /** The resident adapter store: {@code adapters().load(adapter)} returns a refcounted handle. */
     public AdapterStore adapters() { return adapters; }
 
+    /**
+     * What the KV rows depend on besides the adapter set and the tokens: the backend and the model as loaded (prefix
+     * hashes and KV snapshots are only shared between engines with the same profile).
+     */
+    public String modelProfile() { return backend.name() + "|" + modelDescription; }
+
+    /** The KV prefix cache now (all zero when {@link EngineConfig#prefixCache()} is off). */
+    public PrefixCacheStats prefixCache() { return kvBlocks.stats(); }
+
+    /** Frees every cached KV block no sequence uses (accounted memory returns to the base when nothing runs); returns how many. */
+    public int dropPrefixCache() { return kvBlocks.dropCache(); }
+
+    /** Backend, dot-product mode and KV kernel version: KV rows are only exchanged between engines that agree on it. */
+    public String numericProfile() { return backend.name() + ";dot=" + config.dotMode().name().toLowerCase() + ";kv-kernels=1"; }
+
+    /** The root of the prefix hash chain of sequences run with {@code set} in {@code mode} (empty set = base). */
+    public BlockHash prefixRoot(List<AdapterWeight> set, AttachMode mode) {
+        List<BlockHash.AdapterIdentity> identity = new ArrayList<>();
+        for (AdapterWeight w : SequenceRequest.of(GenerationRequest.greedy("", 1)).withAdapters(set).adapters()) {
+            identity.add(new BlockHash.AdapterIdentity(w.adapter().entry.contentDigest, w.weight()));
+        }
+        return BlockHash.root(modelProfile(), config.kvCache(), mode, identity);
+    }
+
+    /** Bytes of one KV block (16 positions x all layers) in this engine's cache format. */
+    public long kvBlockBytes() { return kvBlocks.storage().blockBytes(); }
+
+    /** Rows of the cached KV blocks with these hashes, in order (the cache's own format); empty when one is not cached. */
+    public Optional<List<byte[]>> cachedKvBlocks(List<BlockHash> hashes) {
+        return Optional.ofNullable(kvBlocks.readCached(hashes));
+    }
+
+    /** Adds blocks to the prefix cache (those already cached are kept); evicts unused ones for room. Returns the count written. */
+    public int importKvBlocks(List<BlockHash> hashes, List<byte[]> rows) {
+        if (hashes.size() != rows.size()) throw new IllegalArgumentException(hashes.size() + " hashes for " + rows.size() + " blocks");
+        return kvBlocks.importBlocks(hashes, rows);
+    }
+
+    /** Drops unused cached blocks with these hashes (rows that failed a check). */
+    public void forgetKvBlocks(List<BlockHash> hashes) { kvBlocks.forget(hashes); }
+
+    /**
+     * Computes the rows of the last block of {@code tokens} (a whole number of blocks) afresh, over the cached blocks
+     * before it, with {@code set} in {@code mode}: how imported rows are spot-checked.
+     */
+    public byte[] recomputeLastKvBlock(int[] tokens, List<AdapterWeight> set, AttachMode mode) {
+        if (tokens.length == 0 || tokens.length % KvBlockStorage.BLOCK_POSITIONS != 0) {
+            throw new IllegalArgumentException("need a whole number of blocks, got " + tokens.length + " tokens");
+        }
+        byte[][] out = new byte[1][];
+        SequenceRequest req = SequenceRequest.of(GenerationRequest.greedy("", 1)).withPromptTokens(tokens).withIgnoreEos(true)
+                .withAdapters(set).withMode(mode);
+        Sequence s = submit(req, null, rows -> out[0] = rows);
+        await(s);
+        return out[0];
+    }
+
     /** Steps run so far (for tools and tests). */
     public long steps() { return scheduler.steps(); }
 
@@ -117,7 +174,9 @@ public final class InferenceEngine implements AutoCloseable {
      */
     public Sequence submit(SequenceRequest req) { return submit(req, null); }
 
-    Sequence submit(SequenceRequest req, Consumer<float[]> logitsSink) {
+    Sequence submit(SequenceRequest req, Consumer<float[]> logitsSink) { return submit(req, logitsSink, null); }
+
+    private Sequence submit(SequenceRequest req, Consumer<float[]> logitsSink, Consumer<byte[]> lastBlockSink) {
         ensureOpen();
         Objects.requireNonNull(req, "request");
         int[] prompt = req.promptTokens() != null ? req.promptTokens() : encode(req.params().prompt());
@@ -128,12 +187,14 @@ public final class InferenceEngine implements AutoCloseable {
         }
         List<ResidentAdapter> refs = new ArrayList<>();
         List<AdapterBinding.LowRankMember> members = new ArrayList<>();
+        List<BlockHash.AdapterIdentity> identity = new ArrayList<>();
         try {
             for (AdapterWeight w : req.adapters()) {
                 ResidentAdapter ref = w.adapter().share();
                 refs.add(ref); // released below if the request is refused
                 if (!adapters.owns(ref)) throw new IllegalArgumentException("adapter " + ref.id() + " was loaded by another engine");
                 members.add(new AdapterBinding.LowRankMember(ref.device(), w.weight()));
+                identity.add(new BlockHash.AdapterIdentity(ref.entry.contentDigest, w.weight()));
             }
         } catch (RuntimeException e) {
             refs.forEach(ResidentAdapter::close);
@@ -143,6 +204,8 @@ public final class InferenceEngine implements AutoCloseable {
         SequenceState s = new SequenceState(handle, req, prompt, refs);
         s.binding = members.isEmpty() ? AdapterBinding.BASE : new AdapterBinding.LowRank(members);
         s.logitsSink = logitsSink;
+        s.lastBlockSink = lastBlockSink;
+        if (config.prefixCache()) s.prefixRoot = BlockHash.root(modelProfile(), config.kvCache(), req.mode(), identity);
         try {
             scheduler.submit(s);
         } catch (RuntimeException e) {

@@ -20,6 +20,20 @@ public interface KvBlockStorage extends AutoCloseable {
     /** Frees block {@code id}'s memory; the id may be acquired again later. */
     void release(int id);
 
+    /**
+     * Block {@code id}'s rows in the cache's own format, the layout KV snapshots carry: F32 = keys then values, each
+     * [layer][slot][kvDim] little-endian floats; INT8 = keys, values (int8, same order), then key scales and value
+     * scales ([layer][slot][kvHead] little-endian floats). {@link #blockBytes()} bytes.
+     */
+    default byte[] readBlock(int id) {
+        throw new UnsupportedOperationException("this backend's KV cache cannot export blocks yet");
+    }
+
+    /** Overwrites block {@code id} (acquired) with rows in the {@link #readBlock} layout. */
+    default void writeBlock(int id, byte[] rows) {
+        throw new UnsupportedOperationException("this backend's KV cache cannot import blocks yet");
+    }
+
     @Override
     void close();
 }

@@ -26,6 +26,9 @@ public final class ResidentAdapter implements AutoCloseable {
     /** Bytes of the resident copy (shared by every handle of this adapter). */
     public long bytes() { return entry.device.bytes(); }
 
+    /** SHA-256 of the adapter's content (targets, shapes, scales, A and B): its identity in KV prefix hashes. */
+    public byte[] contentDigest() { return entry.contentDigest.clone(); }
+
     public boolean isOpen() { return open.get(); }
 
     DeviceAdapter device() {

@@ -147,7 +147,8 @@ final class Scheduler implements Runnable {
             s.binding = new AdapterBinding.Merged(s.merged.copy());
         }
         try {
-            s.kv = kv.admit(s.owner(), s.worstCasePositions());
+            s.kv = kv.admit(s.owner(), s.worstCasePositions(), s.prefixHashes());
+            s.computed = s.cachedPositions = s.kv.cachedPositions();
         } catch (RuntimeException e) {
             if (s.merged != null) s.merged.close();
             s.merged = null;
@@ -233,12 +234,21 @@ final class Scheduler implements Runnable {
     }
 
     private void finish(SequenceState s, StopReason why) {
+        if (s.lastBlockSink != null && s.computed >= KvBlockStorage.BLOCK_POSITIONS) {
+            try {
+                s.lastBlockSink.accept(kv.storage().readBlock(s.kv.table()[s.computed / KvBlockStorage.BLOCK_POSITIONS - 1]));
+            } catch (RuntimeException e) {   // e.g. a backend whose KV cannot be read back: fails this sequence only
+                fail(s, e);
+                return;
+            }
+        }
+        s.kv.close(s.computedBlockHashes());   // full blocks stay as a prefix cache (when enabled)
         s.release();
         s.text.append(s.utf8.flush());
         long end = System.nanoTime();
         long first = s.firstTokenNanos == 0 ? end : s.firstTokenNanos;
         s.handle.result().complete(new GenerationResult(s.text.toString(), s.generatedTokens(), s.prompt.length, why,
-                first - s.admittedNanos, end - first));
+                first - s.admittedNanos, end - first, s.cachedPositions));
     }
 
     private static void fail(SequenceState s, Throwable e) {

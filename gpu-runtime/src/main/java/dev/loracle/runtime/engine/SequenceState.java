@@ -16,11 +16,13 @@ final class SequenceState {
     final Sampler sampler;
     final Utf8Accumulator utf8 = new Utf8Accumulator();
     final StringBuilder text = new StringBuilder();
-    java.util.function.Consumer<float[]> logitsSink;   // tests and InferenceEngine.logits: each sampled position's logits
+    java.util.function.Consumer<float[]> logitsSink;
+    java.util.function.Consumer<byte[]> lastBlockSink;   // spot checks: the rows of the last full block computed   // tests and InferenceEngine.logits: each sampled position's logits
+    BlockHash prefixRoot;   // null: this sequence neither uses nor feeds the prefix cache
     MergedCopies.Handle merged;
     AdapterBinding binding;
     KvBlockPool.Lease kv;
-    int computed;
+    int computed, cachedPositions;
     long lastServedStep = -1;
     int[] generated = new int[16];
     int generatedCount;
@@ -39,6 +41,19 @@ final class SequenceState {
 
     /** Positions the sequence may use: prompt plus maxTokens. */
     int worstCasePositions() { return prompt.length + request.params().maxTokens(); }
+
+    /** Hashes of the prompt's full blocks that may come from the cache (at least one prompt token is always computed). */
+    java.util.List<BlockHash> prefixHashes() {
+        return prefixRoot == null ? java.util.List.of() : prefixRoot.chain(prompt, (prompt.length - 1) / KvBlockStorage.BLOCK_POSITIONS);
+    }
+
+    /** Hashes of every full block computed so far (prompt and generated tokens), for the cache. */
+    java.util.List<BlockHash> computedBlockHashes() {
+        if (prefixRoot == null) return java.util.List.of();
+        int[] tokens = new int[computed];
+        for (int p = 0; p < computed; p++) tokens[p] = tokenAt(p);
+        return prefixRoot.chain(tokens, computed / KvBlockStorage.BLOCK_POSITIONS);
+    }
 
     boolean prefilling() { return computed < prompt.length; }
 
