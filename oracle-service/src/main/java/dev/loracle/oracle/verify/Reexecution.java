@@ -12,7 +12,6 @@ import dev.loracle.oracle.journal.InferenceSpec;
 import dev.loracle.oracle.pipeline.AdapterService;
 import dev.loracle.oracle.pipeline.PipelineFailure;
 import dev.loracle.runtime.engine.AttachMode;
-import dev.loracle.runtime.engine.Attachment;
 import dev.loracle.runtime.engine.BackendKind;
 import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
@@ -76,12 +75,10 @@ final class Reexecution {
                 throw new OnChainResult.Unavailable("chat-format requests cannot be re-executed by this build yet");
             }
             List<WeightedAdapter> adapters = fetchAdapters(spec, engine, ipfsApi, workDir);
-            Attachment attachment = engine.attach(adapters, mode);
             List<String> pieces = new ArrayList<>();
-            GenerationResult r = engine.generate(attachment, new GenerationRequest(
+            GenerationResult r = engine.generate(adapters, mode, new GenerationRequest(
                     new String(spec.prompt(), StandardCharsets.UTF_8), (int) spec.maxTokens(), spec.temperature() / 10_000f,
                     spec.topP() / 10_000f, spec.seed().longValue()), (token, piece) -> pieces.add(piece));
-            engine.detach(attachment);
             return new Output(List.copyOf(pieces), r.text());
         }
     }
