@@ -139,7 +139,7 @@ public class NodeConfiguration {
         Gauge.builder("loracle.adapter.cache.hits", cache, c -> c.stats().hits()).register(meters);
         Gauge.builder("loracle.adapter.cache.misses", cache, c -> c.stats().misses()).register(meters);
         Gauge.builder("loracle.adapter.cache.disk.bytes", cache, c -> c.stats().diskBytes()).register(meters);
-        return new AdapterService(cache, engine.shape(), props.ipfs().maxAdapterBytes(), props.ipfs().maxParsedBytes(), meters);
+        return new AdapterService(cache, engine.shape(), engine.adapterLoadOptions(), props.ipfs().maxAdapterBytes(), props.ipfs().maxParsedBytes(), meters);
     }
 
     // ------------------------------------------------------------------ chain (absent when loracle.chain.enabled=false)

@@ -45,6 +45,7 @@ public class AdapterService {
 
     private final AdapterCache cache;
     private final ModelShape shape;
+    private final LoadOptions loadOptions;
     private final long maxAdapterBytes;
     private final MeterRegistry meters;
     private final long maxParsedBytes;
@@ -53,11 +54,15 @@ public class AdapterService {
     private final Map<String, CompletableFuture<LoraAdapter>> loading = new ConcurrentHashMap<>();
 
     /**
+     * @param loadOptions    how PEFT files are read for this base ({@code engine.adapterLoadOptions()}: Q/K rows permuted
+     *                       where the base's converter permuted them, e.g. HF-converted llama GGUFs)
      * @param maxParsedBytes bytes of parsed adapters kept for reuse (least recently used dropped first)
      */
-    public AdapterService(AdapterCache cache, ModelShape shape, long maxAdapterBytes, long maxParsedBytes, MeterRegistry meters) {
+    public AdapterService(AdapterCache cache, ModelShape shape, LoadOptions loadOptions, long maxAdapterBytes, long maxParsedBytes,
+                          MeterRegistry meters) {
         this.cache = cache;
         this.shape = shape;
+        this.loadOptions = loadOptions;
         this.maxAdapterBytes = maxAdapterBytes;
         this.maxParsedBytes = maxParsedBytes;
         this.meters = meters;
@@ -178,7 +183,7 @@ public class AdapterService {
         }
         LoraAdapter adapter;
         try {
-            adapter = PeftAdapter.load(content.path(), LoadOptions.defaults().withId(key));
+            adapter = PeftAdapter.load(content.path(), loadOptions.withId(key));
         } catch (AdapterValidationException | IllegalArgumentException e) {
             throw new PipelineFailure(FailureCode.ADAPTER_INVALID, "adapter " + index + " (" + key + ") is not a valid PEFT LoRA adapter: "
                     + withoutLocalPath(e.getMessage(), content.path()));

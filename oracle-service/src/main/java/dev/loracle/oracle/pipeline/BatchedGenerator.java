@@ -4,6 +4,7 @@ import dev.loracle.oracle.runtime.RuntimeService;
 import dev.loracle.runtime.engine.AdapterWeight;
 import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.Sequence;
+import dev.loracle.runtime.engine.TokenListener;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * requests with different sets generate together. A dispatcher thread admits queued jobs in arrival order while fewer
  * than {@code maxActive} run (the engine's running limit, so a job asks {@code beforeStart} right before the engine
  * can take it, not when it enters a long queue), takes the job's adapter references ({@link RuntimeService#hold}) and
- * submits it. Results are handed on from a small pool, never on the engine's scheduler thread.
+ * submits it. Tokens and results are handed on, in order, from a small pool, never on the engine's scheduler thread.
  */
 public class BatchedGenerator implements Generator {
     private static final Logger log = LoggerFactory.getLogger(BatchedGenerator.class);
@@ -77,8 +78,13 @@ public class BatchedGenerator implements Generator {
             Pending p;
             try {
                 active.acquire();
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
                 p = queue.poll(200, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
+                active.release();
                 return;
             }
             if (p == null) {
@@ -99,15 +105,41 @@ public class BatchedGenerator implements Generator {
                 return;
             }
             List<AdapterWeight> adapters = runtime.hold(job.requestId(), job.adapterSetKey(), job.adapters(), job.cids());
-            Sequence s = runtime.submit(adapters, job.request(), job.listener());
-            s.result().whenCompleteAsync((r, e) -> {
+            Relay relay = new Relay(job.listener());
+            Sequence s = runtime.submit(adapters, job.request(), job.listener() == null ? null : relay);
+            s.result().whenComplete((r, e) -> relay.then(() -> {
                 active.release();
                 if (e != null) p.result().completeExceptionally(e);
                 else p.result().complete(r);
-            }, handOff);
+            }));
         } catch (RuntimeException e) {
             active.release();
             p.result().completeExceptionally(e);
+        }
+    }
+
+    /**
+     * Hands a sequence's tokens, then its result, to {@code listener} in order on the hand-off pool, so journaling and
+     * streaming never hold up the engine's steps. Only the engine's scheduler thread appends (one sequence at a time).
+     */
+    private final class Relay implements TokenListener {
+        private final TokenListener listener;
+        private volatile CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+
+        Relay(TokenListener listener) {
+            this.listener = listener;
+        }
+
+        @Override
+        public void onToken(int token, String piece) {
+            then(() -> listener.onToken(token, piece));
+        }
+
+        void then(Runnable step) {
+            tail = tail.thenRunAsync(step, handOff).exceptionally(e -> {
+                log.warn("token listener failed: {}", e.toString());
+                return null;
+            });
         }
     }
 
