@@ -136,7 +136,7 @@ public record OracleProperties(
             @DefaultValue("0") @Min(0) int threads,
             /** Memory red line of the runtime in bytes (0 = backend default). */
             @DefaultValue("0") @Min(0) long redLineBytes,
-            @DefaultValue("MERGED") @Pattern(regexp = "MERGED|UNMERGED") String attachMode) {
+            @DefaultValue("UNMERGED") @Pattern(regexp = "MERGED|UNMERGED") String attachMode) {
     }
 
     /** Scheduling of requests on the single runtime. */
