@@ -16,8 +16,9 @@ import java.util.Objects;
  * @param kv KV cache element type (F32 or INT8)
  */
 public record NumericProfile(String quant, String attach, String kv) {
-    /** The demo model (stories260K, stored F32) as the node runs it by default. */
-    public static final NumericProfile DEV_DEFAULT = new NumericProfile("F32", "MERGED", "F32");
+    /** The demo model (stories260K, stored F32) as the node runs it by default (UNMERGED: the continuous batch serves
+     *  any mix of adapter sets without a merged copy per set). */
+    public static final NumericProfile DEV_DEFAULT = new NumericProfile("F32", "UNMERGED", "F32");
 
     public NumericProfile {
         quant = part("quant", quant);

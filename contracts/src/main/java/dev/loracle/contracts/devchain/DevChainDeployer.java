@@ -279,7 +279,7 @@ public final class DevChainDeployer {
                   --weights-hash HEX      32-byte weights hash (default: sha256 of <models dir>/llama2c/stories260K.bin)
                   --exclusive-window N    seconds the assigned oracle has alone (default: contract default, 60)
                   --profile P             numeric profile the oracles run, quant=..;attach=..;kv=..
-                                          (default quant=F32;attach=MERGED;kv=F32: stories260K as the node runs it)
+                                          (default quant=F32;attach=UNMERGED;kv=F32: stories260K as the node runs it)
                   --out FILE              also write the JSON to FILE
                   --keep-running          keep the started anvil running until Ctrl-C
                   --help                  this text

@@ -9,7 +9,7 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 
 import java.util.stream.Collectors;
 
-/** Clear 400 answers for malformed or invalid JSON bodies, in the OpenAI error shape. */
+/** Clear answers for malformed or invalid JSON bodies and refused requests, in the OpenAI error shape. */
 @RestControllerAdvice
 public class ApiErrors {
     @ExceptionHandler(MethodArgumentNotValidException.class)
@@ -17,6 +17,11 @@ public class ApiErrors {
         String message = e.getBindingResult().getFieldErrors().stream()
                 .map(f -> f.getField() + ": " + f.getDefaultMessage()).collect(Collectors.joining("; "));
         return CompletionsController.error(HttpStatus.BAD_REQUEST, message, "invalid_request_error");
+    }
+
+    @ExceptionHandler(ApiRequests.Refused.class)
+    ResponseEntity<?> refused(ApiRequests.Refused e) {
+        return e.answer;
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)

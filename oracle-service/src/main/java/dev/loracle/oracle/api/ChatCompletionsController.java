@@ -1,21 +1,15 @@
 package dev.loracle.oracle.api;
 
-import dev.loracle.ipfs.Cid;
 import dev.loracle.oracle.config.NodeConfiguration.ModelIdentity;
-import dev.loracle.oracle.config.OracleProperties;
-import dev.loracle.oracle.journal.AdapterSpec;
-import dev.loracle.oracle.journal.InferenceSpec;
 import dev.loracle.oracle.journal.JournalEntry;
 import dev.loracle.oracle.journal.PromptFormat;
-import dev.loracle.oracle.journal.RequestJournal;
-import dev.loracle.oracle.journal.RequestOrigin;
 import dev.loracle.oracle.journal.RequestState;
+import dev.loracle.oracle.pipeline.EngineChatTemplate;
 import dev.loracle.oracle.pipeline.GenerationEvents;
+import dev.loracle.oracle.pipeline.PipelineFailure;
+import dev.loracle.oracle.pipeline.PromptRenderer;
 import dev.loracle.oracle.pipeline.RequestPipeline;
 import dev.loracle.oracle.runtime.RuntimeService;
-import dev.loracle.runtime.chat.ChatMessage;
-import dev.loracle.runtime.chat.ChatTemplate;
-import dev.loracle.runtime.chat.ChatTemplateException;
 import jakarta.validation.Valid;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -26,24 +20,24 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /**
  * OpenAI-compatible {@code POST /v1/chat/completions}: the messages are journaled as a CHAT prompt (the JSON list an
- * on-chain chat request carries) and served like {@code /v1/completions}; the pipeline renders them with the model's
- * chat template (from its GGUF) and generation stops at the vocabulary's end-of-turn tokens. A model without a template,
- * or a template that refuses the messages, is a 400 before anything is journaled. {@code stream: true} answers with
+ * on-chain chat request carries, through {@link ApiRequests} like {@code /v1/completions}); the pipeline renders them with
+ * the model's chat template (from its GGUF, the same hook as for on-chain CHAT requests and {@code verify}) and generation
+ * stops at the vocabulary's end-of-turn tokens. A model without a template, messages the pipeline would refuse (roles
+ * other than system/user/assistant) or a template that refuses them is a 400 before anything is journaled. {@code stream: true} answers with
  * {@code chat.completion.chunk} server-sent events, then {@code [DONE]}.
  */
 @RestController
@@ -52,74 +46,40 @@ public class ChatCompletionsController {
     private static final int MAX_PROMPT_CHARS = 65_536;
     private static final tools.jackson.databind.json.JsonMapper JSON = tools.jackson.databind.json.JsonMapper.builder().build();
 
-    private final RequestJournal journal;
+    private final ApiRequests requests;
     private final RequestPipeline pipeline;
     private final ModelIdentity model;
-    private final OracleProperties props;
-    private final RuntimeService runtime;
+    private final Function<List<PromptRenderer.ChatMessage>, String> chatTemplate;
 
-    public ChatCompletionsController(RequestJournal journal, RequestPipeline pipeline, ModelIdentity model, OracleProperties props,
-                                     RuntimeService runtime) {
-        this.journal = journal;
+    public ChatCompletionsController(ApiRequests requests, RequestPipeline pipeline, ModelIdentity model, RuntimeService runtime) {
+        this.requests = requests;
         this.pipeline = pipeline;
         this.model = model;
-        this.props = props;
-        this.runtime = runtime;
-    }
-
-    /** The prompt text for {@code messages} under {@code template}, as the engine will tokenize it. */
-    static String render(ChatTemplate template, List<ChatCompletionRequest.Message> messages, boolean tokenizerAddsBos) {
-        List<ChatMessage> chat = new ArrayList<>();
-        for (ChatCompletionRequest.Message m : messages) chat.add(new ChatMessage(m.role(), m.content()));
-        return template.prompt(chat, tokenizerAddsBos);
+        this.chatTemplate = EngineChatTemplate.of(runtime);
     }
 
     @PostMapping(path = "/v1/chat/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
     public Object chat(@Valid @RequestBody ChatCompletionRequest req) {
-        if (!model.name().equals(req.model())) {
-            return CompletionsController.error(HttpStatus.NOT_FOUND, "model '" + req.model() + "' is not served here; this node serves '" + model.name() + "'", "model_not_found");
+        requests.requireModel(req.model());
+        if (chatTemplate == null) {
+            throw new ApiRequests.Refused(HttpStatus.BAD_REQUEST, "model '" + requests.modelName() + "' has no chat template; use /v1/completions", "invalid_request_error");
         }
-        var engine = runtime.engine();
-        ChatTemplate template = engine.chatTemplate().orElse(null);
-        if (template == null) {
-            return CompletionsController.error(HttpStatus.BAD_REQUEST, "model '" + model.name() + "' has no chat template; use /v1/completions", "invalid_request_error");
+        byte[] prompt = chatJson(req.messages());
+        String text;
+        try { // the messages and the template checked here as the pipeline will render them, before anything is journaled
+            text = chatTemplate.apply(PromptRenderer.chatMessages(new String(prompt, StandardCharsets.UTF_8)));
+        } catch (PipelineFailure e) {
+            throw new ApiRequests.Refused(HttpStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error");
         }
-        String prompt;
-        try {
-            prompt = render(template, req.messages(), engine.tokenizer().addBos()); // checked here, rendered again by the pipeline
-        } catch (ChatTemplateException e) {
-            return CompletionsController.error(HttpStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error");
+        if (text.length() > MAX_PROMPT_CHARS) {
+            throw new ApiRequests.Refused(HttpStatus.BAD_REQUEST, "the rendered chat has " + text.length() + " characters (at most " + MAX_PROMPT_CHARS + ")", "invalid_request_error");
         }
-        if (prompt.length() > MAX_PROMPT_CHARS) {
-            return CompletionsController.error(HttpStatus.BAD_REQUEST, "the rendered chat has " + prompt.length() + " characters (at most " + MAX_PROMPT_CHARS + ")", "invalid_request_error");
-        }
-        int maxTokens = req.maxTokens() == null ? 256 : req.maxTokens();
-        if (maxTokens > props.api().maxTokens()) {
-            return CompletionsController.error(HttpStatus.BAD_REQUEST, "max_tokens " + maxTokens + " is above this node's limit of " + props.api().maxTokens(), "invalid_request_error");
-        }
-        List<AdapterSpec> adapters = new ArrayList<>();
-        for (int i = 0; i < req.adapters().size(); i++) {
-            CompletionRequest.AdapterWeight a = req.adapters().get(i);
-            long fixed = Math.round(a.weight() * 10_000);
-            if (fixed == 0) return CompletionsController.error(HttpStatus.BAD_REQUEST, "adapters[" + i + "].weight must not be zero", "invalid_request_error");
-            try {
-                adapters.add(new AdapterSpec(Cid.parse(a.cid()).toBytes(), (int) fixed));
-            } catch (RuntimeException e) {
-                return CompletionsController.error(HttpStatus.BAD_REQUEST, "adapters[" + i + "].cid is not a valid CID: " + e.getMessage(), "invalid_request_error");
-            }
-        }
-        if (!pipeline.accepting()) return CompletionsController.error(HttpStatus.SERVICE_UNAVAILABLE, "node is draining; try another node", "unavailable");
-        if (pipeline.inFlight() >= props.scheduler().queueCapacity()) {
-            return CompletionsController.error(HttpStatus.TOO_MANY_REQUESTS, "queue full (" + pipeline.inFlight() + " requests in flight); retry later", "rate_limit_exceeded");
-        }
-        long temperature = Math.round((req.temperature() == null ? 1.0 : req.temperature()) * 10_000);
-        long topP = Math.round((req.topP() == null ? 1.0 : req.topP()) * 10_000);
-        BigInteger seed = BigInteger.valueOf(req.seed() == null ? 0 : req.seed());
-        String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
-        journal.record(new InferenceSpec(id, RequestOrigin.API, null, model.modelId(), adapters, chatJson(req.messages()),
-                maxTokens, temperature, topP, seed, 0, 0, BigInteger.ZERO, null, 0, PromptFormat.CHAT), null);
+        int maxTokens = requests.maxTokens(req.maxTokens(), 256);
+        boolean stream = Boolean.TRUE.equals(req.stream());
+        String id = requests.journal("chatcmpl-", prompt, PromptFormat.CHAT, maxTokens,
+                new ApiRequests.Sampling(req.model(), req.maxTokens(), req.temperature(), req.topP(), req.seed(), stream, req.adapters()));
         long created = System.currentTimeMillis() / 1000;
-        return Boolean.TRUE.equals(req.stream()) ? stream(id, created, maxTokens) : blocking(id, created, maxTokens);
+        return stream ? stream(id, created, maxTokens) : blocking(id, created, maxTokens);
     }
 
     /** The messages as a CHAT prompt: a JSON list of {"role","content"} objects, UTF-8. */
@@ -148,7 +108,7 @@ public class ChatCompletionsController {
         });
         try {
             JournalEntry e = done.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            if (failed(e)) return ResponseEntity.status(HttpStatus.UNPROCESSABLE_CONTENT).body(Map.of("error", error(e)));
+            if (failed(e)) return CompletionsController.failure(e);
             Map<String, Object> body = envelope(id, "chat.completion", created);
             Map<String, Object> choice = new LinkedHashMap<>();
             choice.put("index", 0);
@@ -180,7 +140,7 @@ public class ChatCompletionsController {
 
             @Override
             public void onDone(JournalEntry e) {
-                if (failed(e)) send(emitter, Map.of("error", error(e)));
+                if (failed(e)) send(emitter, Map.of("error", CompletionsController.errorBody(e)));
                 else send(emitter, chunk(id, created, Map.of(), e.outputTokens() >= maxTokens ? "length" : "stop"));
                 try {
                     emitter.send(SseEmitter.event().data("[DONE]"));
@@ -196,13 +156,6 @@ public class ChatCompletionsController {
 
     private static boolean failed(JournalEntry e) {
         return e.output() == null || e.state() == RequestState.FAILED || e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED;
-    }
-
-    private static Map<String, Object> error(JournalEntry e) {
-        Map<String, Object> err = new LinkedHashMap<>();
-        err.put("message", e.reason() == null ? "request ended in state " + e.state() : e.reason());
-        err.put("type", e.state() == RequestState.FAILED ? "inference_failed" : e.state().name().toLowerCase());
-        return err;
     }
 
     private static void send(SseEmitter emitter, Object data) {

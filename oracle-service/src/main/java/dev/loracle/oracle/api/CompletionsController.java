@@ -1,20 +1,12 @@
 package dev.loracle.oracle.api;
 
-import dev.loracle.ipfs.Cid;
 import dev.loracle.oracle.config.NodeConfiguration.ModelIdentity;
-import dev.loracle.oracle.config.OracleProperties;
-import dev.loracle.oracle.journal.AdapterSpec;
-import dev.loracle.oracle.journal.InferenceSpec;
 import dev.loracle.oracle.journal.JournalEntry;
-import dev.loracle.oracle.journal.RequestJournal;
-import dev.loracle.oracle.journal.RequestOrigin;
+import dev.loracle.oracle.journal.PromptFormat;
 import dev.loracle.oracle.journal.RequestState;
 import dev.loracle.oracle.pipeline.GenerationEvents;
 import dev.loracle.oracle.pipeline.RequestPipeline;
 import jakarta.validation.Valid;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -24,14 +16,11 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -44,60 +33,27 @@ import java.util.concurrent.TimeoutException;
  */
 @RestController
 public class CompletionsController {
-    private static final Logger log = LoggerFactory.getLogger(CompletionsController.class);
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
 
-    private final RequestJournal journal;
+    private final ApiRequests requests;
     private final RequestPipeline pipeline;
     private final ModelIdentity model;
-    private final OracleProperties props;
 
-    public CompletionsController(RequestJournal journal, RequestPipeline pipeline, ModelIdentity model, OracleProperties props) {
-        this.journal = journal;
+    public CompletionsController(ApiRequests requests, RequestPipeline pipeline, ModelIdentity model) {
+        this.requests = requests;
         this.pipeline = pipeline;
         this.model = model;
-        this.props = props;
     }
 
     @PostMapping(path = "/v1/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
     public Object complete(@Valid @RequestBody CompletionRequest req) {
-        if (!model.name().equals(req.model())) {
-            return error(HttpStatus.NOT_FOUND, "model '" + req.model() + "' is not served here; this node serves '" + model.name() + "'", "model_not_found");
-        }
-        int maxTokens = req.maxTokens() == null ? 16 : req.maxTokens();
-        if (maxTokens > props.api().maxTokens()) {
-            return error(HttpStatus.BAD_REQUEST, "max_tokens " + maxTokens + " is above this node's limit of " + props.api().maxTokens(), "invalid_request_error");
-        }
-        List<AdapterSpec> adapters = new ArrayList<>();
-        for (int i = 0; i < req.adapters().size(); i++) {
-            CompletionRequest.AdapterWeight a = req.adapters().get(i);
-            long fixed = Math.round(a.weight() * 10_000);
-            if (fixed == 0) return error(HttpStatus.BAD_REQUEST, "adapters[" + i + "].weight must not be zero", "invalid_request_error");
-            try {
-                adapters.add(new AdapterSpec(Cid.parse(a.cid()).toBytes(), (int) fixed));
-            } catch (RuntimeException e) {
-                return error(HttpStatus.BAD_REQUEST, "adapters[" + i + "].cid is not a valid CID: " + e.getMessage(), "invalid_request_error");
-            }
-        }
-        if (!pipeline.accepting()) return error(HttpStatus.SERVICE_UNAVAILABLE, "node is draining; try another node", "unavailable");
-        if (pipeline.inFlight() >= props.scheduler().queueCapacity()) {
-            return error(HttpStatus.TOO_MANY_REQUESTS, "queue full (" + pipeline.inFlight() + " requests in flight); retry later", "rate_limit_exceeded");
-        }
-        long temperature = Math.round((req.temperature() == null ? 1.0 : req.temperature()) * 10_000);
-        long topP = Math.round((req.topP() == null ? 1.0 : req.topP()) * 10_000);
-        BigInteger seed = BigInteger.valueOf(req.seed() == null ? 0 : req.seed());
-        String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
-        InferenceSpec spec = new InferenceSpec(id, RequestOrigin.API, null, model.modelId(), adapters,
-                req.prompt().getBytes(StandardCharsets.UTF_8), maxTokens, temperature, topP, seed, 0, 0, BigInteger.ZERO, null, 0);
-        journal.record(spec, null);
-        MDC.put("requestId", id);
-        try {
-            log.info("completion request journaled ({} adapters, max_tokens {}, stream {})", adapters.size(), maxTokens, Boolean.TRUE.equals(req.stream()));
-        } finally {
-            MDC.remove("requestId");
-        }
+        requests.requireModel(req.model());
+        int maxTokens = requests.maxTokens(req.maxTokens(), 16);
+        boolean stream = Boolean.TRUE.equals(req.stream());
+        String id = requests.journal("cmpl-", req.prompt().getBytes(StandardCharsets.UTF_8), PromptFormat.RAW, maxTokens,
+                new ApiRequests.Sampling(req.model(), req.maxTokens(), req.temperature(), req.topP(), req.seed(), stream, req.adapters()));
         long created = System.currentTimeMillis() / 1000;
-        return Boolean.TRUE.equals(req.stream()) ? stream(id, created, maxTokens) : blocking(id, created, maxTokens);
+        return stream ? stream(id, created, maxTokens) : blocking(id, created, maxTokens);
     }
 
     private ResponseEntity<?> blocking(String id, long created, int maxTokens) {
@@ -200,7 +156,7 @@ public class CompletionsController {
         return body;
     }
 
-    private static Map<String, Object> errorBody(JournalEntry e) {
+    static Map<String, Object> errorBody(JournalEntry e) {
         Map<String, Object> err = new LinkedHashMap<>();
         err.put("message", e.reason() == null ? "request ended in state " + e.state() : e.reason());
         err.put("type", e.state() == RequestState.FAILED ? "inference_failed" : e.state().name().toLowerCase());
@@ -208,7 +164,7 @@ public class CompletionsController {
         return err;
     }
 
-    private static ResponseEntity<?> failure(JournalEntry e) {
+    static ResponseEntity<?> failure(JournalEntry e) {
         HttpStatus status = e.failureCode() != null && e.failureCode() <= 6 ? HttpStatus.UNPROCESSABLE_CONTENT : HttpStatus.INTERNAL_SERVER_ERROR;
         if (e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED) status = HttpStatus.SERVICE_UNAVAILABLE;
         return ResponseEntity.status(status).body(Map.of("error", errorBody(e)));

@@ -73,14 +73,14 @@ public class StatusController {
 
     /** Base model, resident adapters, memory against the red line, backend, and the scheduler's load. */
     public record RuntimeView(String backend, String model, long baseBytes, long usedBytes, long redLineBytes,
-                              String residentSet, List<String> adaptersResident, int residentUsers, String attachMode,
+                              int residentAdapters, List<String> adaptersResident, int residentUsers, String attachMode,
                               int queueDepth, int inFlight, boolean accepting, CacheStats adapterCache) {
     }
 
     @GetMapping("/runtime")
     public RuntimeView runtime() {
         RuntimeService.Status s = runtime.status();
-        return new RuntimeView(s.backend(), s.model(), s.baseBytes(), s.usedBytes(), s.redLineBytes(), s.residentSet(),
+        return new RuntimeView(s.backend(), s.model(), s.baseBytes(), s.usedBytes(), s.redLineBytes(), s.residentAdapters(),
                 s.residentAdapterCids(), s.residentUsers(), s.attachMode(), pipeline.queueDepth(), pipeline.inFlight(),
                 pipeline.accepting(), adapters.cache().stats());
     }

@@ -14,14 +14,21 @@ import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.web3j.protocol.Web3j;
+import org.web3j.protocol.core.BatchRequest;
+import org.web3j.protocol.core.BatchResponse;
 import org.web3j.protocol.core.Request;
 import org.web3j.protocol.core.Response;
+import org.web3j.protocol.core.methods.response.EthGetTransactionReceipt;
+import org.web3j.protocol.core.methods.response.TransactionReceipt;
 import org.web3j.protocol.http.HttpService;
 
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -33,6 +40,7 @@ import java.util.function.Supplier;
  * becomes the preferred one. JSON-RPC error answers are returned to the caller as {@link RpcErrorException} unretried.
  */
 public class RpcGateway implements AutoCloseable {
+    static final int RECEIPT_BATCH = 100;
     private static final Logger log = LoggerFactory.getLogger(RpcGateway.class);
 
     /** One RPC URL with its client and resilience state. */
@@ -66,12 +74,68 @@ public class RpcGateway implements AutoCloseable {
      * {@link RpcUnavailableException} when no endpoint answered.
      */
     public <R extends Response<?>> R send(String method, Function<Web3j, Request<?, R>> request) {
+        return guarded(method, e -> sendOnce(method, e, request));
+    }
+
+    /**
+     * The receipts of {@code txHashes} (empty where none is mined), asked in JSON-RPC batches of up to
+     * {@value #RECEIPT_BATCH}: one round trip for every open transaction instead of one each. An endpoint that answers
+     * the batch with an error is asked one hash at a time.
+     */
+    public Map<String, Optional<TransactionReceipt>> receipts(List<String> txHashes) {
+        Map<String, Optional<TransactionReceipt>> out = new HashMap<>();
+        for (int from = 0; from < txHashes.size(); from += RECEIPT_BATCH) {
+            List<String> chunk = txHashes.subList(from, Math.min(txHashes.size(), from + RECEIPT_BATCH));
+            try {
+                out.putAll(guarded("eth_getTransactionReceipt[batch]", e -> receiptsOnce(e, chunk)));
+            } catch (RpcErrorException batchRefused) {
+                log.debug("batched receipts refused ({}); asking one at a time", batchRefused.getMessage());
+                for (String h : chunk) out.put(h, send("eth_getTransactionReceipt", w -> w.ethGetTransactionReceipt(h)).getTransactionReceipt());
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, Optional<TransactionReceipt>> receiptsOnce(Endpoint e, List<String> hashes) {
+        BatchRequest batch = e.web3j().newBatch();
+        Map<Long, String> byId = new HashMap<>();
+        for (String h : hashes) {
+            Request<?, EthGetTransactionReceipt> r = e.web3j().ethGetTransactionReceipt(h);
+            byId.put(r.getId(), h);
+            batch.add(r);
+        }
+        BatchResponse answer;
+        try {
+            answer = batch.send();
+        } catch (IOException io) {
+            throw new RpcTransportException("eth_getTransactionReceipt[batch] at " + e.url() + ": " + io.getMessage(), io);
+        } catch (RuntimeException broken) {
+            throw new RpcTransportException("eth_getTransactionReceipt[batch] at " + e.url() + ": " + broken, broken);
+        }
+        Map<String, Optional<TransactionReceipt>> out = new HashMap<>();
+        for (Response<?> r : answer.getResponses()) {
+            if (r.hasError()) {
+                throw new RpcErrorException("eth_getTransactionReceipt[batch]", r.getError().getCode(), r.getError().getMessage(), r.getError().getData());
+            }
+            String h = byId.get(r.getId());
+            if (h != null && r instanceof EthGetTransactionReceipt receipt) out.put(h, receipt.getTransactionReceipt());
+        }
+        if (!out.keySet().containsAll(hashes)) {
+            throw new RpcTransportException("eth_getTransactionReceipt[batch] at " + e.url() + ": answer lacks some of the "
+                    + hashes.size() + " receipts asked for", null);
+        }
+        return out;
+    }
+
+    /** Runs {@code call} on the current endpoint with its retry, breaker and the rate limiter; fails over on transport errors. */
+    private <R> R guarded(String method, Function<Endpoint, R> callOn) {
+        meters.counter("loracle.rpc.requests", "method", method).increment();
         RuntimeException last = null;
         int start = preferred.get();
         for (int k = 0; k < endpoints.size(); k++) {
             int index = (start + k) % endpoints.size();
             Endpoint e = endpoints.get(index);
-            Supplier<R> call = () -> sendOnce(method, e, request);
+            Supplier<R> call = () -> callOn.apply(e);
             Supplier<R> guarded = RateLimiter.decorateSupplier(rateLimiter,
                     CircuitBreaker.decorateSupplier(e.breaker(), Retry.decorateSupplier(e.retry(), call)));
             try {

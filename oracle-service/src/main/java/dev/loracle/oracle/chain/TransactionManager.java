@@ -21,7 +21,9 @@ import org.web3j.utils.Numeric;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
@@ -223,10 +225,13 @@ public class TransactionManager {
         List<TxRecord> open = txs.open();
         if (open.isEmpty()) return;
         long head = rpc.send("eth_blockNumber", w -> w.ethBlockNumber()).getBlockNumber().longValueExact();
+        List<String> hashes = new ArrayList<>();
+        for (TxRecord tx : open) hashes.addAll(tx.hashes());
+        Map<String, Optional<TransactionReceipt>> receipts = rpc.receipts(hashes); // one round trip for all of them
         for (TxRecord tx : open) {
             MDC.put("requestId", tx.requestId());
             try {
-                follow(tx, head);
+                follow(tx, head, latestReceipt(tx, receipts));
             } catch (RuntimeException e) {
                 log.warn("tracking tx {} failed this round: {}", tx.txHash(), e.getMessage());
             } finally {
@@ -235,8 +240,16 @@ public class TransactionManager {
         }
     }
 
-    private void follow(TxRecord tx, long head) {
-        Optional<TransactionReceipt> receipt = findReceipt(tx);
+    /** The receipt of the latest broadcast of {@code tx} that has one, from a batched answer. */
+    private static Optional<TransactionReceipt> latestReceipt(TxRecord tx, Map<String, Optional<TransactionReceipt>> receipts) {
+        for (int i = tx.hashes().size() - 1; i >= 0; i--) {
+            Optional<TransactionReceipt> r = receipts.getOrDefault(tx.hashes().get(i), Optional.empty());
+            if (r.isPresent()) return r;
+        }
+        return Optional.empty();
+    }
+
+    private void follow(TxRecord tx, long head, Optional<TransactionReceipt> receipt) {
         if (receipt.isPresent()) {
             TransactionReceipt r = receipt.get();
             long block = r.getBlockNumber().longValueExact();

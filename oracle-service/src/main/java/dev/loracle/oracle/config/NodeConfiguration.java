@@ -18,11 +18,11 @@ import dev.loracle.oracle.journal.TxJournal;
 import dev.loracle.contracts.NumericProfile;
 import dev.loracle.contracts.ResultCommitment;
 import dev.loracle.oracle.pipeline.AdapterService;
+import dev.loracle.oracle.pipeline.BatchedGenerator;
 import dev.loracle.oracle.pipeline.Generator;
 import dev.loracle.oracle.pipeline.EngineChatTemplate;
 import dev.loracle.oracle.pipeline.PromptRenderer;
 import dev.loracle.oracle.pipeline.RequestPipeline;
-import dev.loracle.oracle.pipeline.SerialGenerator;
 import dev.loracle.oracle.runtime.RuntimeService;
 import dev.loracle.runtime.engine.AttachMode;
 import dev.loracle.runtime.engine.BackendKind;
@@ -229,10 +229,11 @@ public class NodeConfiguration {
         }
     }
 
-    /** The seam to the engine: today one generation at a time on the synchronous API. */
+    /** The seam to the engine: every request a sequence of the continuous batch, with its own adapter set. */
     @Bean(destroyMethod = "close")
-    Generator generator(RuntimeService runtime, OracleProperties props, MeterRegistry meters) {
-        return new SerialGenerator(runtime, props.scheduler().maxGroupSize(), meters);
+    Generator generator(RuntimeService runtime, InferenceEngine engine, OracleProperties props, MeterRegistry meters) {
+        int maxActive = props.scheduler().maxActiveSequences();
+        return new BatchedGenerator(runtime, maxActive > 0 ? maxActive : engine.config().maxRunning(), meters);
     }
 
     /** Prompt checks and rendering; CHAT prompts go through the model's chat template (none in the file: MODEL_UNAVAILABLE). */

@@ -136,16 +136,18 @@ public record OracleProperties(
             @DefaultValue("0") @Min(0) int threads,
             /** Memory red line of the runtime in bytes (0 = backend default). */
             @DefaultValue("0") @Min(0) long redLineBytes,
-            @DefaultValue("MERGED") @Pattern(regexp = "MERGED|UNMERGED") String attachMode) {
+            @DefaultValue("UNMERGED") @Pattern(regexp = "MERGED|UNMERGED") String attachMode) {
     }
 
     /** Scheduling of requests on the single runtime. */
     public record Scheduler(
             /** Requests waiting for the runtime; beyond it ingestion backs off and the API answers 429. */
             @DefaultValue("256") @Min(1) int queueCapacity,
-            /** Requests served by one attachment before the queue is looked at again. */
-            @DefaultValue("16") @Min(1) int maxGroupSize,
-            @DefaultValue("2") @Min(1) @Max(64) int fetchThreads,
+            /** Sequences in the engine's continuous batch at once, whatever their adapter sets (0 = the engine's running
+             *  limit; 1 = one generation at a time). */
+            @DefaultValue("0") @Min(0) int maxActiveSequences,
+            /** Threads that check prompts and fetch/parse adapters, in parallel with generation. */
+            @DefaultValue("8") @Min(1) @Max(64) int fetchThreads,
             /** Margin kept before a deadline: a request that cannot start before deadline - margin expires. */
             @DefaultValue("2s") @NotNull Duration deadlineMargin,
             /** Graceful shutdown: how long in-flight work may take to reach a checkpoint. */

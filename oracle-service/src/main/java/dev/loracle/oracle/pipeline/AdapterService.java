@@ -54,21 +54,15 @@ public class AdapterService {
     private final Map<String, CompletableFuture<LoraAdapter>> loading = new ConcurrentHashMap<>();
 
     /**
+     * @param loadOptions    how PEFT files are read for this base ({@code engine.adapterLoadOptions()}: Q/K rows permuted
+     *                       where the base's converter permuted them, e.g. HF-converted llama GGUFs)
      * @param maxParsedBytes bytes of parsed adapters kept for reuse (least recently used dropped first)
-     */
-    public AdapterService(AdapterCache cache, ModelShape shape, long maxAdapterBytes, long maxParsedBytes, MeterRegistry meters) {
-        this(cache, shape, LoadOptions.defaults(), maxAdapterBytes, maxParsedBytes, meters);
-    }
-
-    /**
-     * @param loadOptions how PEFT files become adapters for this base: the engine's {@code adapterLoadOptions()} (Q/K rows
-     *                    permuted where the base's GGUF converter permuted them)
      */
     public AdapterService(AdapterCache cache, ModelShape shape, LoadOptions loadOptions, long maxAdapterBytes, long maxParsedBytes,
                           MeterRegistry meters) {
-        this.loadOptions = java.util.Objects.requireNonNull(loadOptions, "loadOptions");
         this.cache = cache;
         this.shape = shape;
+        this.loadOptions = loadOptions;
         this.maxAdapterBytes = maxAdapterBytes;
         this.maxParsedBytes = maxParsedBytes;
         this.meters = meters;

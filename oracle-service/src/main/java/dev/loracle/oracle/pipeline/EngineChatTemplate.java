@@ -5,6 +5,7 @@ import dev.loracle.oracle.runtime.RuntimeService;
 import dev.loracle.runtime.chat.ChatMessage;
 import dev.loracle.runtime.chat.ChatTemplate;
 import dev.loracle.runtime.chat.ChatTemplateException;
+import dev.loracle.runtime.engine.InferenceEngine;
 import java.util.List;
 import java.util.function.Function;
 
@@ -18,9 +19,14 @@ public final class EngineChatTemplate {
 
     /** The hook for {@code runtime}'s model, or null when the model has no chat template. */
     public static Function<List<PromptRenderer.ChatMessage>, String> of(RuntimeService runtime) {
-        ChatTemplate template = runtime.engine().chatTemplate().orElse(null);
+        return of(runtime.engine());
+    }
+
+    /** The hook for {@code engine}'s model (the node and {@code verify} render alike), or null without a template. */
+    public static Function<List<PromptRenderer.ChatMessage>, String> of(InferenceEngine engine) {
+        ChatTemplate template = engine.chatTemplate().orElse(null);
         if (template == null) return null;
-        boolean tokenizerAddsBos = runtime.engine().tokenizer().addBos();
+        boolean tokenizerAddsBos = engine.tokenizer().addBos();
         return messages -> {
             try {
                 return template.prompt(messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList(), tokenizerAddsBos);

@@ -11,8 +11,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The one seam between the node and the engine: requests go in with their adapters, results come back as futures.
- * {@link SerialGenerator} serves them one at a time on the synchronous engine API; an engine with a continuous batch
- * implements the same contract by submitting each job at once.
+ * {@link BatchedGenerator} makes each job a sequence of the engine's continuous batch.
  */
 public interface Generator extends AutoCloseable {
 

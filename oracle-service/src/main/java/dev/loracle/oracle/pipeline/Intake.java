@@ -150,7 +150,8 @@ final class Intake implements AutoCloseable {
     }
 
     /**
-     * A request assigned to another oracle is left to it until its exclusive window ends. After the window it is still
+     * A request assigned to another oracle is left to it until its exclusive window ends, plus the time a generation
+     * takes here ({@link GenerationScheduler#takeoverGraceMillis}). After that it is still
      * left to it while that oracle shows life on-chain (it ended a request within {@link #ASSIGNED_ALIVE_MILLIS}) and
      * the request is pending, until half the time between the window's end and the deadline margin has passed: a busy
      * oracle serves its own backlog, a dead one is replaced right after the window. No coordination between nodes is
@@ -160,7 +161,7 @@ final class Intake implements AutoCloseable {
         InferenceSpec s = e.spec();
         if (s.origin() != RequestOrigin.CHAIN || s.assignedOracle() == null || assignedToUs(s)) return false;
         long now = ctx.clock().millis();
-        long windowEnd = s.exclusiveUntil() * 1000 + 1000;
+        long windowEnd = s.exclusiveUntil() * 1000 + 1000 + scheduler.takeoverGraceMillis();
         long waitMs = windowEnd - now;
         if (waitMs <= 0) {
             long lastCall = s.deadline() == 0 ? Long.MAX_VALUE

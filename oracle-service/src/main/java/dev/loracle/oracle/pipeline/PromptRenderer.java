@@ -81,7 +81,7 @@ public class PromptRenderer {
     }
 
     /** The messages of a CHAT prompt, or PROMPT_INVALID saying what is wrong with it. */
-    static List<ChatMessage> chatMessages(String text) {
+    public static List<ChatMessage> chatMessages(String text) {
         JsonNode root;
         try {
             root = JSON.readTree(text);

@@ -1,10 +1,12 @@
 package dev.loracle.oracle.runtime;
 
+import dev.loracle.runtime.engine.AdapterWeight;
 import dev.loracle.runtime.engine.AttachMode;
-import dev.loracle.runtime.engine.Attachment;
 import dev.loracle.runtime.engine.GenerationRequest;
-import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.InferenceEngine;
+import dev.loracle.runtime.engine.ResidentAdapter;
+import dev.loracle.runtime.engine.Sequence;
+import dev.loracle.runtime.engine.SequenceRequest;
 import dev.loracle.runtime.engine.TokenListener;
 import dev.loracle.runtime.lora.ModelShape;
 import dev.loracle.runtime.lora.WeightedAdapter;
@@ -15,31 +17,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Predicate;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The one runtime of the node and its single active attachment. Requests that used an attachment are its users until
- * they are released (confirmed on-chain, delivered, or failed); the attachment is detached when it has no users left and
- * no queued request wants it, or when another adapter set must be attached. Released users are reported as unloaded
- * when the attachment they used is gone.
+ * The node's engine and the adapter references its requests hold. A request takes a reference to each of its adapters
+ * in the engine's refcounted store when it starts ({@link #hold}) and keeps them until it is released (confirmed
+ * on-chain, delivered, or failed); an adapter named by many requests is uploaded once and freed with its last
+ * reference, so with nothing held the accounted memory is the base figure exactly. Every sequence runs in the node's
+ * attach mode, the one its registered numeric profile names (so {@code verify} re-executes it the same way).
  */
 public class RuntimeService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RuntimeService.class);
 
-    /** Told which requests' adapters have left the runtime (their memory is released). */
+    /** Told which requests' adapter references have been dropped. */
     public interface UnloadListener {
         void onUnloaded(List<String> requestIds);
     }
 
-    /** What is resident: the adapter-set key, the attachment, users still in flight, users done but resident. */
-    private record Resident(String key, Attachment attachment, List<String> cids, Set<String> users, Set<String> released) {
+    /** The adapter references of one request. */
+    private record Held(String setKey, List<String> cids, List<AdapterWeight> adapters) {
     }
 
-    public record Status(String backend, String model, long baseBytes, long usedBytes, long redLineBytes, String residentSet,
+    public record Status(String backend, String model, long baseBytes, long usedBytes, long redLineBytes, int residentAdapters,
                          List<String> residentAdapterCids, int residentUsers, String attachMode) {
     }
 
@@ -49,8 +52,7 @@ public class RuntimeService implements AutoCloseable {
     private final MeterRegistry meters;
     private final Timer attachLatency;
     private final Timer detachLatency;
-    private final ReentrantLock lock = new ReentrantLock();
-    private volatile Resident resident;
+    private final Map<String, Held> held = new HashMap<>();
     private volatile UnloadListener unloadListener = ids -> { };
 
     public RuntimeService(InferenceEngine engine, AttachMode mode, String modelName, MeterRegistry meters) {
@@ -58,9 +60,9 @@ public class RuntimeService implements AutoCloseable {
         this.mode = mode;
         this.modelName = modelName;
         this.meters = meters;
-        this.attachLatency = Timer.builder("loracle.adapters.attach.latency").description("adapter set attach time")
+        this.attachLatency = Timer.builder("loracle.adapters.attach.latency").description("time to take a request's adapter references (upload on first use)")
                 .publishPercentileHistogram().register(meters);
-        this.detachLatency = Timer.builder("loracle.adapters.detach.latency").description("adapter set detach time")
+        this.detachLatency = Timer.builder("loracle.adapters.detach.latency").description("time to drop a request's adapter references")
                 .publishPercentileHistogram().register(meters);
     }
 
@@ -90,114 +92,90 @@ public class RuntimeService implements AutoCloseable {
     }
 
     /**
-     * Makes {@code key} the resident adapter set (detaching the previous one first) and registers {@code requestId} as
-     * one of its users. Validation errors of the adapters surface here, before the base is touched.
+     * Takes {@code requestId}'s references to its adapters (validated and uploaded on first use; AdapterValidationException
+     * or RedLineExceededException otherwise, holding nothing). Holding twice for one request keeps the first references.
      */
-    public void attach(String key, List<WeightedAdapter> adapters, List<String> cids, String requestId) {
-        List<String> unloaded = List.of();
-        lock.lock();
-        try {
-            Resident r = resident;
-            if (r == null || !r.key().equals(key)) {
-                if (r != null) unloaded = detachLocked(r);
-                long t0 = System.nanoTime();
-                Attachment a = engine.attach(adapters, mode);
-                attachLatency.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
-                for (String cid : cids) meters.counter("loracle.adapter.loads", "cid", cid).increment();
-                resident = r = new Resident(key, a, List.copyOf(cids), new LinkedHashSet<>(), new LinkedHashSet<>());
-                log.info("attached adapter set {} ({} adapters, {}) in {} ms; runtime memory {} bytes", key, adapters.size(), mode,
-                        (System.nanoTime() - t0) / 1_000_000, engine.memory().used());
+    public List<AdapterWeight> hold(String requestId, String setKey, List<WeightedAdapter> adapters, List<String> cids) {
+        long t0 = System.nanoTime();
+        synchronized (held) {
+            Held h = held.get(requestId);
+            if (h != null) return h.adapters();
+            List<AdapterWeight> refs = new ArrayList<>(adapters.size());
+            try {
+                for (int i = 0; i < adapters.size(); i++) {
+                    WeightedAdapter w = adapters.get(i);
+                    boolean upload = engine.adapters().references(w.adapter().id()) == 0;
+                    refs.add(new AdapterWeight(engine.adapters().load(w.adapter()), w.weight()));
+                    String cid = i < cids.size() ? cids.get(i) : w.adapter().id();
+                    if (upload) meters.counter("loracle.adapter.loads", "cid", cid).increment();
+                    meters.counter("loracle.adapter.requests", "cid", cid).increment();
+                }
+            } catch (RuntimeException e) {
+                refs.forEach(r -> r.adapter().close());
+                throw e;
             }
-            r.users().add(requestId);
-            for (String cid : r.cids()) meters.counter("loracle.adapter.requests", "cid", cid).increment();
-        } finally {
-            lock.unlock();
+            held.put(requestId, new Held(setKey, List.copyOf(cids), List.copyOf(refs)));
+            attachLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+            return List.copyOf(refs);
         }
-        if (!unloaded.isEmpty()) unloadListener.onUnloaded(unloaded);
     }
 
-    /** Generates with the resident set {@code key}; only the scheduler's runtime thread calls this. */
-    public GenerationResult generate(String key, GenerationRequest request, TokenListener listener) {
-        Resident r = resident;
-        if (r == null || !r.key().equals(key)) {
-            throw new IllegalStateException("adapter set " + key + " is not attached (resident: " + (r == null ? "none" : r.key()) + ")");
-        }
-        return engine.generate(r.attachment(), request, listener);
+    /** Queues one sequence in the engine's continuous batch, in the node's attach mode. */
+    public Sequence submit(List<AdapterWeight> adapters, GenerationRequest request, TokenListener listener) {
+        return engine.submit(SequenceRequest.of(request).withAdapters(adapters).withMode(mode).withListener(listener));
     }
 
     /**
-     * The request no longer needs its adapters. If it was the last user and nobody queued wants the set, the set is
-     * detached now. Requests whose adapters are gone are reported to the unload listener (possibly this one at once).
+     * Drops {@code requestId}'s adapter references (the last reference of an adapter frees its memory) and tells the
+     * unload listener. Releasing a request that holds nothing (never started, or released already) just tells it.
      */
-    public void release(String requestId, Predicate<String> stillWanted) {
-        List<String> unloaded;
-        lock.lock();
-        try {
-            Resident r = resident;
-            if (r == null || !r.users().remove(requestId)) {
-                unloaded = List.of(requestId); // its set was detached already
-            } else {
-                r.released().add(requestId);
-                unloaded = r.users().isEmpty() && !stillWanted.test(r.key()) ? detachLocked(r) : List.of();
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (!unloaded.isEmpty()) unloadListener.onUnloaded(unloaded);
-    }
-
-    /** Detaches the resident set if it has no users and is not wanted (e.g. the queue moved on). */
-    public void detachIfIdle(Predicate<String> stillWanted) {
-        List<String> unloaded = List.of();
-        lock.lock();
-        try {
-            Resident r = resident;
-            if (r != null && r.users().isEmpty() && !stillWanted.test(r.key())) unloaded = detachLocked(r);
-        } finally {
-            lock.unlock();
-        }
-        if (!unloaded.isEmpty()) unloadListener.onUnloaded(unloaded);
-    }
-
-    private List<String> detachLocked(Resident r) {
+    public void release(String requestId) {
         long t0 = System.nanoTime();
-        engine.detach(r.attachment());
-        detachLatency.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
-        resident = null;
-        log.info("detached adapter set {}; runtime memory back to {} bytes (base {})", r.key(), engine.memory().used(),
-                engine.memory().baseBytes());
-        List<String> ids = new ArrayList<>(r.released());
-        ids.addAll(r.users()); // users of a set detached early are unloaded too; they are told again on release
-        return ids;
+        Held h;
+        synchronized (held) {
+            h = held.remove(requestId);
+            if (h != null) h.adapters().forEach(w -> w.adapter().close());
+        }
+        if (h != null) {
+            detachLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+            log.debug("released {} adapter references; runtime memory {} bytes (base {})", h.adapters().size(),
+                    engine.memory().used(), engine.memory().baseBytes());
+        }
+        unloadListener.onUnloaded(List.of(requestId));
     }
 
-    /** Device bytes held by adapters now (everything above the base). */
+    /** Whether some request holds the adapter set {@code setKey} now. */
+    public boolean holds(String setKey) {
+        synchronized (held) {
+            for (Held h : held.values()) if (h.setKey().equals(setKey)) return true;
+            return false;
+        }
+    }
+
+    /** Device bytes held by adapters and merged copies now (everything above the base). */
     public long adapterResidentBytes() {
         MemoryBudget m = engine.memory();
         return Math.max(0, m.used() - m.baseBytes());
     }
 
-    public String residentKey() {
-        Resident r = resident;
-        return r == null ? null : r.key();
-    }
-
     public Status status() {
         MemoryBudget m = engine.memory();
-        Resident r = resident;
-        return new Status(engine.backendName(), modelName, m.baseBytes(), m.used(), m.redLine(), r == null ? null : r.key(),
-                r == null ? List.of() : r.cids(), r == null ? 0 : r.users().size(), mode.name());
+        TreeSet<String> cids = new TreeSet<>();
+        int users;
+        synchronized (held) {
+            held.values().forEach(h -> cids.addAll(h.cids()));
+            users = held.size();
+        }
+        return new Status(engine.backendName(), modelName, m.baseBytes(), m.used(), m.redLine(), engine.adapters().size(),
+                List.copyOf(cids), users, mode.name());
     }
 
     @Override
     public void close() {
-        lock.lock();
-        try {
-            Resident r = resident;
-            if (r != null) detachLocked(r);
-            engine.close();
-        } finally {
-            lock.unlock();
+        synchronized (held) {
+            held.values().forEach(h -> h.adapters().forEach(w -> w.adapter().close()));
+            held.clear();
         }
+        engine.close();
     }
 }

@@ -9,10 +9,12 @@ import dev.loracle.ipfs.ResilienceSettings;
 import dev.loracle.ipfs.VerifiedFetcher;
 import dev.loracle.oracle.chain.InferenceRequestConverter;
 import dev.loracle.oracle.journal.InferenceSpec;
+import dev.loracle.oracle.journal.PromptFormat;
 import dev.loracle.oracle.pipeline.AdapterService;
+import dev.loracle.oracle.pipeline.EngineChatTemplate;
 import dev.loracle.oracle.pipeline.PipelineFailure;
+import dev.loracle.oracle.pipeline.PromptRenderer;
 import dev.loracle.runtime.engine.AttachMode;
-import dev.loracle.runtime.engine.Attachment;
 import dev.loracle.runtime.engine.BackendKind;
 import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
@@ -72,17 +74,26 @@ final class Reexecution {
         }
         try (InferenceEngine engine = open(cfg, profile)) {
             InferenceSpec spec = InferenceRequestConverter.toSpec(chain.requestId(), chain.request());
-            if (spec.promptFormat() != dev.loracle.oracle.journal.PromptFormat.RAW) {
-                throw new OnChainResult.Unavailable("chat-format requests cannot be re-executed by this build yet");
-            }
+            String prompt = prompt(spec, engine);
             List<WeightedAdapter> adapters = fetchAdapters(spec, engine, ipfsApi, workDir);
-            Attachment attachment = engine.attach(adapters, mode);
             List<String> pieces = new ArrayList<>();
-            GenerationResult r = engine.generate(attachment, new GenerationRequest(
-                    new String(spec.prompt(), StandardCharsets.UTF_8), (int) spec.maxTokens(), spec.temperature() / 10_000f,
+            GenerationResult r = engine.generate(adapters, mode, new GenerationRequest(
+                    prompt, (int) spec.maxTokens(), spec.temperature() / 10_000f,
                     spec.topP() / 10_000f, spec.seed().longValue()), (token, piece) -> pieces.add(piece));
-            engine.detach(attachment);
             return new Output(List.copyOf(pieces), r.text());
+        }
+    }
+
+    /** The text the node generated from: RAW as sent, CHAT messages through the model's chat template as the node renders them. */
+    static String prompt(InferenceSpec spec, InferenceEngine engine) throws OnChainResult.Unavailable {
+        String text = new String(spec.prompt(), StandardCharsets.UTF_8);
+        if (spec.promptFormat() != PromptFormat.CHAT) return text;
+        var template = EngineChatTemplate.of(engine);
+        if (template == null) throw new OnChainResult.Unavailable("a CHAT request, but the model file has no chat template to render it with");
+        try {
+            return template.apply(PromptRenderer.chatMessages(text));
+        } catch (PipelineFailure f) {
+            throw new OnChainResult.Unavailable("the chat prompt cannot be rendered (" + f.code() + "): " + f.getMessage());
         }
     }
 

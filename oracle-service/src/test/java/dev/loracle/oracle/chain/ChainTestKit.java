@@ -29,12 +29,16 @@ final class ChainTestKit {
     }
 
     static RpcGateway gateway(OracleProperties.Chain chain) {
+        return gateway(chain, new SimpleMeterRegistry());
+    }
+
+    static RpcGateway gateway(OracleProperties.Chain chain, io.micrometer.core.instrument.MeterRegistry meters) {
         var retry = RetryRegistry.of(Map.of("rpc", RetryConfig.custom().maxAttempts(2).waitDuration(Duration.ofMillis(50))
                 .retryExceptions(RpcTransportException.class).ignoreExceptions(RpcErrorException.class).build()));
         var breakers = CircuitBreakerRegistry.of(Map.of("rpc", CircuitBreakerConfig.custom().slidingWindowSize(4)
                 .minimumNumberOfCalls(2).waitDurationInOpenState(Duration.ofSeconds(30)).ignoreExceptions(RpcErrorException.class).build()));
         var limiter = RateLimiterRegistry.of(Map.of("rpc", RateLimiterConfig.custom().limitForPeriod(10_000)
                 .limitRefreshPeriod(Duration.ofSeconds(1)).timeoutDuration(Duration.ofSeconds(1)).build()));
-        return new RpcGateway(chain, retry, breakers, limiter, new SimpleMeterRegistry());
+        return new RpcGateway(chain, retry, breakers, limiter, meters);
     }
 }

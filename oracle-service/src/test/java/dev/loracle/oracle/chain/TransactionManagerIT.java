@@ -35,10 +35,11 @@ class TransactionManagerIT {
     TxJournal txs;
     RpcGateway rpc;
     final List<String> finals = new ArrayList<>();
+    final SimpleMeterRegistry rpcMeters = new SimpleMeterRegistry();
 
     TransactionManager manager(int confirmations, Duration stuckAfter) {
         OracleProperties.Chain chain = ChainTestKit.chain(List.of(anvil.httpUrl()), TARGET, 0, confirmations);
-        rpc = ChainTestKit.gateway(chain);
+        rpc = ChainTestKit.gateway(chain, rpcMeters);
         OracleKey key = OracleKey.load(new OracleProperties.Key(ORACLE.getEcKeyPair().getPrivateKey().toString(16), "", ""));
         TransactionManager m = new TransactionManager(rpc, key, TARGET, txs, ChainTestKit.tx(stuckAfter), confirmations,
                 Clock.systemUTC(), new SimpleMeterRegistry());
@@ -96,6 +97,23 @@ class TransactionManagerIT {
         pollUntil(m, () -> finals.size() == 2);
         assertThat(finals).containsExactlyInAnyOrder("r1:true", "r2:true");
         assertThat(txs.get(second.id()).status()).isEqualTo(TxRecord.TxStatus.CONFIRMED);
+    }
+
+    @Test
+    void followsEveryOpenTransactionWithOneReceiptRoundTrip() throws Exception {
+        TransactionManager m = manager(1, Duration.ofSeconds(30));
+        anvil.setAutomine(false);
+        List<TxRecord> sent = new ArrayList<>();
+        for (int i = 0; i < 130; i++) sent.add(m.send("r" + i, TxRecord.TxKind.FULFIL, "0x" + String.format("%04x", i)));
+        assertThat(sent).extracting(TxRecord::nonce).containsExactlyElementsOf(java.util.stream.LongStream.range(0, 130).boxed().toList());
+        anvil.mine(1);
+
+        m.poll();
+
+        assertThat(finals).as("every tx confirmed by one poll").hasSize(130).allMatch(f -> f.endsWith(":true"));
+        assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionReceipt[batch]").count())
+                .as("130 receipts asked in batches of %d", RpcGateway.RECEIPT_BATCH).isEqualTo(2);
+        assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionReceipt").count()).isZero();
     }
 
     @Test

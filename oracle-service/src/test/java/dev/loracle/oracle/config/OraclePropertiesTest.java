@@ -31,7 +31,7 @@ class OraclePropertiesTest {
             OracleProperties p = ctx.getBean(OracleProperties.class);
             assertThat(p.chain().confirmations()).isZero();
             assertThat(p.scheduler().queueCapacity()).isEqualTo(8);
-            assertThat(p.model().attachMode()).isEqualTo("MERGED");
+            assertThat(p.model().attachMode()).isEqualTo("UNMERGED");
             assertThat(p.key().toString()).contains("privateKey=<unset>");
         });
     }

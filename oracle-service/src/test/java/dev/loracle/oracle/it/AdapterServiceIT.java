@@ -49,7 +49,7 @@ class AdapterServiceIT {
                              .build()).build();
              ExecutorService pool = Executors.newFixedThreadPool(8)) {
             SimpleMeterRegistry meters = new SimpleMeterRegistry();
-            AdapterService adapters = new AdapterService(cache, engine.shape(), 1L << 26, 1L << 26, meters);
+            AdapterService adapters = new AdapterService(cache, engine.shape(), engine.adapterLoadOptions(), 1L << 26, 1L << 26, meters);
             CountDownLatch start = new CountDownLatch(1);
             List<Future<?>> loads = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -69,7 +69,7 @@ class AdapterServiceIT {
 
             // a bound below two adapters keeps at most what fits
             long one = adapters.parsedBytes() / 2;
-            AdapterService small = new AdapterService(cache, engine.shape(), 1L << 26, one + one / 2, new SimpleMeterRegistry());
+            AdapterService small = new AdapterService(cache, engine.shape(), engine.adapterLoadOptions(), 1L << 26, one + one / 2, new SimpleMeterRegistry());
             small.load(spec);
             assertThat(small.parsedBytes()).isPositive().isLessThanOrEqualTo(one + one / 2);
         }

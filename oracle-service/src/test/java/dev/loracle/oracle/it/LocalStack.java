@@ -11,12 +11,10 @@ import dev.loracle.ipfs.AddOptions;
 import dev.loracle.ipfs.Cid;
 import dev.loracle.ipfs.IpfsNodeProcess;
 import dev.loracle.runtime.engine.AttachMode;
-import dev.loracle.runtime.engine.Attachment;
 import dev.loracle.runtime.engine.BackendKind;
 import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.InferenceEngine;
-import dev.loracle.runtime.lora.LoadOptions;
 import dev.loracle.runtime.lora.PeftAdapter;
 import dev.loracle.runtime.lora.ProjectionKind;
 import dev.loracle.runtime.lora.WeightedAdapter;
@@ -109,15 +107,18 @@ public final class LocalStack {
         return InferenceEngine.open(EngineConfig.of(model).withTokenizer(tokenizer).withBackend(BackendKind.CPU));
     }
 
+    /** The attach mode of the dev profile, which the test nodes run (their default). */
+    static final AttachMode ATTACH_MODE = AttachMode.valueOf(dev.loracle.contracts.NumericProfile.DEV_DEFAULT.attach());
+
     /** What the runtime produces directly for these inputs (the oracle must deliver exactly this). */
     public String generateDirectly(List<Cid> cids, List<Integer> weights, String prompt, int maxTokens, int temperature, int topP, long seed) {
         try (InferenceEngine engine = openEngine()) {
             List<WeightedAdapter> loaded = new ArrayList<>();
             for (int i = 0; i < cids.size(); i++) {
-                loaded.add(new WeightedAdapter(PeftAdapter.load(adapters.get(cids.get(i)), LoadOptions.defaults()), weights.get(i) / 10_000f));
+                loaded.add(new WeightedAdapter(PeftAdapter.load(adapters.get(cids.get(i)), engine.adapterLoadOptions()), weights.get(i) / 10_000f));
             }
-            Attachment a = engine.attach(loaded, AttachMode.MERGED);
-            return engine.generate(a, new GenerationRequest(prompt, maxTokens, temperature / 10_000f, topP / 10_000f, seed), (t, p) -> { }).text();
+            return engine.generate(loaded, ATTACH_MODE, new GenerationRequest(prompt, maxTokens, temperature / 10_000f, topP / 10_000f, seed),
+                    (t, p) -> { }).text();
         }
     }
 

@@ -51,7 +51,7 @@ class NodeOperationsIT {
              var db = TestDatabases.create(TestDatabases.Kind.H2)) {
             assertThatThrownBy(() -> OracleNode.start(OracleNode.properties(stack, chain, db, cacheDir)))
                     .rootCause().hasMessageContaining("numeric profile 'quant=Q8_0;attach=MERGED;kv=F32'")
-                    .hasMessageContaining("quant=F32;attach=MERGED;kv=F32");
+                    .hasMessageContaining("quant=F32;attach=UNMERGED;kv=F32");
         }
     }
 

@@ -56,10 +56,25 @@ public final class OracleBenchmark {
         LocalStack stack = LocalStack.get();
         List<Cid> pool = new ArrayList<>(stack.adapterCids());
         pool.addAll(stack.publishMore(Math.max(0, Math.min(16, sets / 2 + 1) - pool.size()), 5000));
-        try (LocalStack.Chain chain = new LocalStack.Chain(null, stack); TestDatabases.Db db = TestDatabases.create(TestDatabases.Kind.H2)) {
+        // the reference first: one generation at a time (max-active-sequences 1), then the continuous batch, same load
+        double serial = run("one generation at a time (reference)", 1, stack, pool, overheadRequests, throughputRequests, sets, maxAdapters);
+        double batched = run("continuous batch", 0, stack, pool, overheadRequests, throughputRequests, sets, maxAdapters);
+        System.out.printf("%n=== continuous batch / one at a time: %.2fx requests/s (same load, same session) ===%n", batched / serial);
+        System.exit(0);
+    }
+
+    /** One node on a fresh chain: the overhead part, then the throughput part; returns requests/s. */
+    private static double run(String label, int maxActive, LocalStack stack, List<Cid> pool, int overheadRequests,
+                              int throughputRequests, int sets, int maxAdapters) throws Exception {
+        String attachMode = System.getProperty("bench.attachMode", "");
+        java.util.function.UnaryOperator<dev.loracle.contracts.devchain.DevChainDeployer.Config> profile = attachMode.isBlank() ? c -> c
+                : c -> c.withProfile(new dev.loracle.contracts.NumericProfile(c.profile().quant(), attachMode, c.profile().kv()));
+        try (LocalStack.Chain chain = new LocalStack.Chain(null, stack, profile); TestDatabases.Db db = TestDatabases.create(TestDatabases.Kind.H2)) {
             Path cache = Files.createTempDirectory("loracle-bench-cache");
             Map<String, Object> props = OracleNode.properties(stack, chain, db, cache);
             props.put("logging.level.dev.loracle", "WARN");
+            props.put("loracle.scheduler.max-active-sequences", String.valueOf(maxActive));
+            if (!attachMode.isBlank()) props.put("loracle.model.attach-mode", attachMode);
             try (OracleNode node = OracleNode.start(props)) {
                 RequestJournal journal = node.bean(RequestJournal.class);
                 Timer overhead = node.bean(MeterRegistry.class).get("loracle.oracle.overhead").timer();
@@ -77,8 +92,8 @@ public final class OracleBenchmark {
                     submittedMs.add(e.timings().submittedAt() - e.timings().seenAt() - e.generationNanos() / 1_000_000);
                 }
                 List<Long> samples = pipeline.drainOverheadSamples().stream().map(ns -> ns / 1_000).toList(); // us
-                System.out.printf("%n=== oracle overhead (event journaled -> fulfil tx sent, minus generation), %d sequential requests, warm adapters, Anvil automine ===%n",
-                        samples.size());
+                System.out.printf("%n=== [%s] oracle overhead (event journaled -> fulfil tx sent, minus generation), %d sequential requests, warm adapters, Anvil automine ===%n",
+                        label, samples.size());
                 System.out.printf("  p50 = %.1f ms, p99 = %.1f ms, max = %.1f ms (generation p50 = %d ms, %d tokens)%n",
                         pct(samples, 50) / 1000.0, pct(samples, 99) / 1000.0, pct(samples, 100) / 1000.0, pct(genMs, 50), MAX_TOKENS);
                 System.out.printf("  of which event -> SUBMITTED journaled (fetch from cache, attach, checks): p50 = %d ms, p99 = %d ms%n",
@@ -105,24 +120,35 @@ public final class OracleBenchmark {
                 long firstSeen = Long.MAX_VALUE, lastUnloaded = 0;
                 int unloaded = 0;
                 List<Long> endToEndMs = new ArrayList<>();
+                List<Long> toFetch = new ArrayList<>(), toRun = new ArrayList<>(), toSubmit = new ArrayList<>(), toConfirm = new ArrayList<>();
                 for (String id : ids) {
                     JournalEntry e = OracleNode.awaitState(journal, id, Set.of(RequestState.UNLOADED, RequestState.FAILED,
                             RequestState.CANCELLED, RequestState.EXPIRED), Duration.ofMinutes(10));
                     if (e.state() == RequestState.UNLOADED) unloaded++;
-                    if (e.timings().confirmedAt() != null) endToEndMs.add(e.timings().confirmedAt() - e.timings().seenAt());
+                    var t = e.timings();
+                    if (t.confirmedAt() != null) endToEndMs.add(t.confirmedAt() - t.seenAt());
+                    if (t.fetchStartedAt() != null && t.runStartedAt() != null && t.submittedAt() != null && t.confirmedAt() != null) {
+                        toFetch.add(t.fetchStartedAt() - t.seenAt());
+                        toRun.add(t.runStartedAt() - t.fetchStartedAt());
+                        toSubmit.add(t.submittedAt() - t.runStartedAt());
+                        toConfirm.add(t.confirmedAt() - t.submittedAt());
+                    }
                     firstSeen = Math.min(firstSeen, e.timings().seenAt());
                     lastUnloaded = Math.max(lastUnloaded, e.timings().unloadedAt() == null ? 0 : e.timings().unloadedAt());
                 }
                 long pendingLeft = 0;
                 for (String id : ids) if (chain.coordinator.isPending(new BigInteger(id.substring(2), 16)).send()) pendingLeft++;
                 double seconds = (lastUnloaded - firstSeen) / 1000.0;
-                System.out.printf("%n=== sustained throughput: %d requests over %d adapter sets (1-%d adapters, %d tokens) ===%n",
-                        ids.size(), sets, maxAdapters, THROUGHPUT_TOKENS);
+                System.out.printf("%n=== [%s] sustained throughput: %d requests over %d adapter sets (1-%d adapters, %d tokens) ===%n",
+                        label, ids.size(), sets, maxAdapters, THROUGHPUT_TOKENS);
                 System.out.printf("  UNLOADED %d / %d, still pending on-chain %d, wall %.2f s (first event seen -> last unloaded), %.1f requests/s%n",
                         unloaded, ids.size(), pendingLeft, seconds, ids.size() / seconds);
                 System.out.printf("  (waited %.1f s after the last request was sent)%n", (System.nanoTime() - t0) / 1e9);
                 System.out.printf("  end-to-end (event seen -> fulfilment confirmed): p50 = %d ms, p99 = %d ms%n",
                         pct(endToEndMs, 50), pct(endToEndMs, 99));
+                System.out.printf("  stages p50/p99 ms: seen->fetch %d/%d, fetch->running %d/%d, running->submitted %d/%d, submitted->confirmed %d/%d%n",
+                        pct(toFetch, 50), pct(toFetch, 99), pct(toRun, 50), pct(toRun, 99), pct(toSubmit, 50), pct(toSubmit, 99),
+                        pct(toConfirm, 50), pct(toConfirm, 99));
                 long sentFulfils = (long) node.bean(MeterRegistry.class).counter("loracle.fulfil.sent").count();
                 var runtime = node.bean(dev.loracle.oracle.runtime.RuntimeService.class);
                 long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -130,11 +156,12 @@ public final class OracleBenchmark {
                 System.out.printf("  fulfil txs sent %d for %d requests (duplicates %d); runtime memory %d bytes, base %d%n",
                         sentFulfils, ids.size(), Math.max(0, sentFulfils - (overheadRequests + 5) - ids.size()),
                         runtime.status().usedBytes(), runtime.status().baseBytes());
-                System.out.printf("  grouped by adapter set: %.0f requests served by an already-attached set%n",
-                        node.bean(MeterRegistry.class).counter("loracle.scheduler.grouped").count());
+                double uploads = node.bean(MeterRegistry.class).find("loracle.adapter.loads").counters().stream()
+                        .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+                System.out.printf("  adapter uploads %.0f (distinct CIDs in the pool %d)%n", uploads, pool.size());
+                return ids.size() / seconds;
             }
         }
-        System.exit(0);
     }
 
     private static JournalEntry awaitDone(RequestJournal journal, BigInteger requestId) throws InterruptedException {

@@ -97,7 +97,8 @@ abstract class OracleNodeIT {
 
             // the adapters are gone from the runtime and its memory is back at the base figure
             RuntimeService.Status runtime = node.bean(RuntimeService.class).status();
-            assertThat(runtime.residentSet()).isNull();
+            assertThat(runtime.residentAdapters()).isZero();
+            assertThat(runtime.residentAdapterCids()).isEmpty();
             assertThat(runtime.usedBytes()).isEqualTo(runtime.baseBytes());
 
             var t = done.timings();
@@ -169,7 +170,7 @@ abstract class OracleNodeIT {
             // delivered -> adapters released: the journal shows UNLOADED and the runtime is back at its base memory
             node.awaitState(completionId, Set.of(RequestState.UNLOADED), Duration.ofSeconds(10));
             long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (node.bean(RuntimeService.class).status().residentSet() != null && System.nanoTime() < end) Thread.sleep(20);
+            while (node.bean(RuntimeService.class).status().residentAdapters() != 0 && System.nanoTime() < end) Thread.sleep(20);
             RuntimeService.Status runtime = node.bean(RuntimeService.class).status();
             assertThat(runtime.usedBytes()).isEqualTo(runtime.baseBytes());
 

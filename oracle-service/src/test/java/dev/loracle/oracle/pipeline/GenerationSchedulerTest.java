@@ -106,7 +106,7 @@ class GenerationSchedulerTest {
         FakeChain chain = new FakeChain();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         PipelineContext ctx = new PipelineContext(journal, new TxJournal(JdbcClient.create(db.dataSource()), Clock.systemUTC()),
-                chain, new ResultCommitment.ModelBinding(new byte[32], "quant=F32;attach=MERGED;kv=F32"), Set.of("0x" + "11".repeat(32)),
+                chain, new ResultCommitment.ModelBinding(new byte[32], "quant=F32;attach=UNMERGED;kv=F32"), Set.of("0x" + "11".repeat(32)),
                 new OracleProperties.Scheduler(16, 4, 1, Duration.ofSeconds(1), Duration.ofSeconds(1)), Clock.systemUTC(), meters,
                 new InFlight(), new AtomicBoolean(true), new AtomicBoolean(false));
         HeldGenerator generator = new HeldGenerator();
