@@ -40,6 +40,10 @@ final class GenerationScheduler {
     private final FulfilmentSubmitter submitter;
     private final Counter generations;
     private final DistributionSummary tokensPerSecond;
+    /** Moving average of the wall time from start to result here (a batch shares steps, so it grows with load). */
+    private final java.util.concurrent.atomic.AtomicLong recentGenerationMs = new java.util.concurrent.atomic.AtomicLong();
+    private static final long MIN_TAKEOVER_GRACE_MS = 8_000;
+    private static final long MAX_TAKEOVER_GRACE_MS = 30_000;
 
     GenerationScheduler(PipelineContext ctx, Generator generator, Outcomes outcomes, FulfilmentSubmitter submitter) {
         this.ctx = ctx;
@@ -57,6 +61,15 @@ final class GenerationScheduler {
         Generator.Job job = new Generator.Job(p.id(), spec.adapterSetKey(), p.adapters(), p.cids(), request,
                 listener(p.id()), () -> beforeStart(p.id()));
         generator.submit(job).whenComplete((result, error) -> PipelineContext.withMdc(p.id(), () -> finished(p.id(), result, error)));
+    }
+
+    /**
+     * How long after another oracle's exclusive window this node waits before taking over its request: twice the recent
+     * start-to-result time here, within 8..30 s. With generations sharing a batch a request takes as long as the batch;
+     * a live assignee as busy as this node needs about that long, so taking over sooner would mostly generate twice.
+     */
+    long takeoverGraceMillis() {
+        return Math.clamp(2 * recentGenerationMs.get(), MIN_TAKEOVER_GRACE_MS, MAX_TAKEOVER_GRACE_MS);
     }
 
     /** Journal FETCHING -> RUNNING if the request is still wanted; counts the generation. */
@@ -109,6 +122,10 @@ final class GenerationScheduler {
                     ctx.model(), InferenceRequestConverter.toStructAdapters(spec.adapters()), spec.prompt(), spec.maxTokens(),
                     spec.temperature(), spec.topP(), spec.seed(), outputBytes));
             long genNanos = result.prefillNanos() + result.decodeNanos();
+            if (e.timings().runStartedAt() != null) {
+                long wall = Math.max(0, ctx.clock().millis() - e.timings().runStartedAt());
+                recentGenerationMs.getAndUpdate(avg -> avg == 0 ? wall : (4 * avg + wall) / 5);
+            }
             ctx.meters().timer("loracle.stage.latency", "stage", "generate").record(Duration.ofNanos(genNanos));
             ctx.journal().recordResult(id, output, result.tokens().length, commitment, genNanos);
             if (genNanos > 0) tokensPerSecond.record(result.tokens().length * 1e9 / genNanos);

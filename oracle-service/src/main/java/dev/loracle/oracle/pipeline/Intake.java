@@ -149,11 +149,14 @@ final class Intake implements AutoCloseable {
                 && s.assignedOracle().equalsIgnoreCase(ctx.chain().oracleAddress());
     }
 
-    /** A request assigned to another oracle is left to it until its exclusive window ends. */
+    /**
+     * A request assigned to another oracle is left to it until its exclusive window ends, plus the time a generation
+     * takes here ({@link GenerationScheduler#takeoverGraceMillis}), so a busy but live assignee is not raced.
+     */
     private boolean deferredToAssignedOracle(JournalEntry e) {
         InferenceSpec s = e.spec();
         if (s.origin() != RequestOrigin.CHAIN || s.assignedOracle() == null || assignedToUs(s)) return false;
-        long waitMs = s.exclusiveUntil() * 1000 + 1000 - ctx.clock().millis();
+        long waitMs = s.exclusiveUntil() * 1000 + 1000 + scheduler.takeoverGraceMillis() - ctx.clock().millis();
         if (waitMs <= 0) return false;
         log.debug("assigned to oracle {} until {}; looking again then", s.assignedOracle(), s.exclusiveUntil());
         timers.schedule(() -> dispatch(e.id()), waitMs, TimeUnit.MILLISECONDS);
