@@ -42,6 +42,7 @@ final class GenerationScheduler {
     private final DistributionSummary tokensPerSecond;
     /** Moving average of the wall time from start to result here (a batch shares steps, so it grows with load). */
     private final java.util.concurrent.atomic.AtomicLong recentGenerationMs = new java.util.concurrent.atomic.AtomicLong();
+    private static final long MIN_TAKEOVER_GRACE_MS = 8_000;
     private static final long MAX_TAKEOVER_GRACE_MS = 30_000;
 
     GenerationScheduler(PipelineContext ctx, Generator generator, Outcomes outcomes, FulfilmentSubmitter submitter) {
@@ -64,11 +65,13 @@ final class GenerationScheduler {
 
     /**
      * How long after another oracle's exclusive window this node waits before taking over its request: twice the recent
-     * start-to-result time here (at most 30 s). With generations sharing a batch, a request takes as long as the batch;
-     * an assignee as busy as this node needs about that long, so taking over sooner would mostly generate twice.
+     * start-to-result time here, within 8..30 s. With generations sharing a batch, a request takes as long as the batch;
+     * an assignee as busy as this node needs about that long, so taking over sooner would mostly generate twice. The
+     * floor covers a cold start (a burst of requests before any generation here has finished and before the assignee
+     * could end one on-chain, so neither the average nor the assignee's activity says anything yet).
      */
     long takeoverGraceMillis() {
-        return Math.min(MAX_TAKEOVER_GRACE_MS, 2 * recentGenerationMs.get());
+        return Math.clamp(2 * recentGenerationMs.get(), MIN_TAKEOVER_GRACE_MS, MAX_TAKEOVER_GRACE_MS);
     }
 
     /** Journal FETCHING -> RUNNING if the request is still wanted; counts the generation. */
