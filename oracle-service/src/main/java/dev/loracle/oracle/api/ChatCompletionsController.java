@@ -3,7 +3,6 @@ package dev.loracle.oracle.api;
 import dev.loracle.oracle.config.NodeConfiguration.ModelIdentity;
 import dev.loracle.oracle.journal.JournalEntry;
 import dev.loracle.oracle.journal.PromptFormat;
-import dev.loracle.oracle.journal.RequestState;
 import dev.loracle.oracle.pipeline.EngineChatTemplate;
 import dev.loracle.oracle.pipeline.GenerationEvents;
 import dev.loracle.oracle.pipeline.PipelineFailure;
@@ -26,10 +25,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
@@ -95,20 +90,7 @@ public class ChatCompletionsController {
     }
 
     private ResponseEntity<?> blocking(String id, long created, int maxTokens) {
-        CompletableFuture<JournalEntry> done = new CompletableFuture<>();
-        pipeline.startApiRequest(id, new GenerationEvents() {
-            @Override
-            public void onToken(String piece) {
-            }
-
-            @Override
-            public void onDone(JournalEntry entry) {
-                done.complete(entry);
-            }
-        });
-        try {
-            JournalEntry e = done.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            if (failed(e)) return CompletionsController.failure(e);
+        return CompletionsController.awaitResult(pipeline, id, e -> {
             Map<String, Object> body = envelope(id, "chat.completion", created);
             Map<String, Object> choice = new LinkedHashMap<>();
             choice.put("index", 0);
@@ -118,15 +100,7 @@ public class ChatCompletionsController {
             body.put("usage", Map.of("completion_tokens", e.outputTokens(), "total_tokens", e.outputTokens()));
             body.put("result_commitment", e.resultCommitment());
             return ResponseEntity.ok(body);
-        } catch (TimeoutException t) {
-            pipeline.forgetObserver(id);
-            return CompletionsController.error(HttpStatus.GATEWAY_TIMEOUT, "no result within " + TIMEOUT.toSeconds() + " s; see GET /api/requests/" + id, "timeout");
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            return CompletionsController.error(HttpStatus.SERVICE_UNAVAILABLE, "interrupted", "unavailable");
-        } catch (ExecutionException ee) {
-            return CompletionsController.error(HttpStatus.INTERNAL_SERVER_ERROR, ee.getCause().toString(), "server_error");
-        }
+        });
     }
 
     private SseEmitter stream(String id, long created, int maxTokens) {
@@ -140,7 +114,7 @@ public class ChatCompletionsController {
 
             @Override
             public void onDone(JournalEntry e) {
-                if (failed(e)) send(emitter, Map.of("error", CompletionsController.errorBody(e)));
+                if (CompletionsController.failed(e)) send(emitter, Map.of("error", CompletionsController.errorBody(e)));
                 else send(emitter, chunk(id, created, Map.of(), e.outputTokens() >= maxTokens ? "length" : "stop"));
                 try {
                     emitter.send(SseEmitter.event().data("[DONE]"));
@@ -152,10 +126,6 @@ public class ChatCompletionsController {
         });
         emitter.onTimeout(() -> pipeline.forgetObserver(id));
         return emitter;
-    }
-
-    private static boolean failed(JournalEntry e) {
-        return e.output() == null || e.state() == RequestState.FAILED || e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED;
     }
 
     private static void send(SseEmitter emitter, Object data) {

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /**
  * OpenAI-compatible {@code POST /v1/completions}: journaled like on-chain requests and served by the same fetch,
@@ -57,6 +58,14 @@ public class CompletionsController {
     }
 
     private ResponseEntity<?> blocking(String id, long created, int maxTokens) {
+        return awaitResult(pipeline, id, e -> ResponseEntity.ok(completion(id, created, e.output(), finishReason(e, maxTokens), e, maxTokens)));
+    }
+
+    /**
+     * Starts API request {@code id} and waits (up to {@link #TIMEOUT}) for its end: a failed, expired or cancelled request
+     * (or one without output) is answered as {@link #failure}, a served one by {@code served}; a timeout as 504.
+     */
+    static ResponseEntity<?> awaitResult(RequestPipeline pipeline, String id, Function<JournalEntry, ResponseEntity<?>> served) {
         CompletableFuture<JournalEntry> done = new CompletableFuture<>();
         pipeline.startApiRequest(id, new GenerationEvents() {
             @Override
@@ -70,10 +79,7 @@ public class CompletionsController {
         });
         try {
             JournalEntry e = done.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            if (e.output() == null || e.state() == RequestState.FAILED || e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED) {
-                return failure(e);
-            }
-            return ResponseEntity.ok(completion(id, created, e.output(), finishReason(e, maxTokens), e, maxTokens));
+            return failed(e) ? failure(e) : served.apply(e);
         } catch (TimeoutException t) {
             pipeline.forgetObserver(id);
             return error(HttpStatus.GATEWAY_TIMEOUT, "no result within " + TIMEOUT.toSeconds() + " s; see GET /api/requests/" + id, "timeout");
@@ -83,6 +89,11 @@ public class CompletionsController {
         } catch (ExecutionException ee) {
             return error(HttpStatus.INTERNAL_SERVER_ERROR, ee.getCause().toString(), "server_error");
         }
+    }
+
+    /** Whether an ended request has no answer to give (it failed, expired or was cancelled). */
+    static boolean failed(JournalEntry e) {
+        return e.output() == null || e.state() == RequestState.FAILED || e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED;
     }
 
     private SseEmitter stream(String id, long created, int maxTokens) {
@@ -95,7 +106,7 @@ public class CompletionsController {
 
             @Override
             public void onDone(JournalEntry e) {
-                if (e.output() == null || e.state() == RequestState.FAILED || e.state() == RequestState.EXPIRED || e.state() == RequestState.CANCELLED) {
+                if (failed(e)) {
                     send(emitter, Map.of("error", errorBody(e)));
                 } else {
                     send(emitter, chunk(id, created, "", finishReason(e, maxTokens)));
