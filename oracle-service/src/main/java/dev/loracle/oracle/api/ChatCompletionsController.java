@@ -18,7 +18,6 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,7 +94,7 @@ public class ChatCompletionsController {
             Map<String, Object> choice = new LinkedHashMap<>();
             choice.put("index", 0);
             choice.put("message", Map.of("role", "assistant", "content", e.output()));
-            choice.put("finish_reason", e.outputTokens() >= maxTokens ? "length" : "stop");
+            choice.put("finish_reason", CompletionsController.finishReason(e, maxTokens));
             body.put("choices", List.of(choice));
             body.put("usage", Map.of("completion_tokens", e.outputTokens(), "total_tokens", e.outputTokens()));
             body.put("result_commitment", e.resultCommitment());
@@ -115,13 +114,8 @@ public class ChatCompletionsController {
             @Override
             public void onDone(JournalEntry e) {
                 if (CompletionsController.failed(e)) send(emitter, Map.of("error", CompletionsController.errorBody(e)));
-                else send(emitter, chunk(id, created, Map.of(), e.outputTokens() >= maxTokens ? "length" : "stop"));
-                try {
-                    emitter.send(SseEmitter.event().data("[DONE]"));
-                    emitter.complete();
-                } catch (IOException | IllegalStateException gone) {
-                    emitter.completeWithError(gone);
-                }
+                else send(emitter, chunk(id, created, Map.of(), CompletionsController.finishReason(e, maxTokens)));
+                CompletionsController.sendDone(emitter);
             }
         });
         emitter.onTimeout(() -> pipeline.forgetObserver(id));
@@ -129,11 +123,7 @@ public class ChatCompletionsController {
     }
 
     private static void send(SseEmitter emitter, Object data) {
-        try {
-            emitter.send(SseEmitter.event().data(data, MediaType.APPLICATION_JSON));
-        } catch (IOException | IllegalStateException clientGone) {
-            // the client went away; generation continues and the result stays in the journal
-        }
+        CompletionsController.send(emitter, data);
     }
 
     private Map<String, Object> envelope(String id, String object, long created) {

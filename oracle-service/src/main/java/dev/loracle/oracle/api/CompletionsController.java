@@ -111,19 +111,14 @@ public class CompletionsController {
                 } else {
                     send(emitter, chunk(id, created, "", finishReason(e, maxTokens)));
                 }
-                try {
-                    emitter.send(SseEmitter.event().data("[DONE]"));
-                    emitter.complete();
-                } catch (IOException | IllegalStateException gone) {
-                    emitter.completeWithError(gone);
-                }
+                sendDone(emitter);
             }
         });
         emitter.onTimeout(() -> pipeline.forgetObserver(id));
         return emitter;
     }
 
-    private static void send(SseEmitter emitter, Object data) {
+    static void send(SseEmitter emitter, Object data) {
         try {
             emitter.send(SseEmitter.event().data(data, MediaType.APPLICATION_JSON));
         } catch (IOException | IllegalStateException clientGone) {
@@ -131,7 +126,17 @@ public class CompletionsController {
         }
     }
 
-    private static String finishReason(JournalEntry e, int maxTokens) {
+    /** Ends an SSE answer the OpenAI way: a {@code [DONE]} event, then the stream is closed. */
+    static void sendDone(SseEmitter emitter) {
+        try {
+            emitter.send(SseEmitter.event().data("[DONE]"));
+            emitter.complete();
+        } catch (IOException | IllegalStateException gone) {
+            emitter.completeWithError(gone);
+        }
+    }
+
+    static String finishReason(JournalEntry e, int maxTokens) {
         return e.outputTokens() >= maxTokens ? "length" : "stop";
     }
 
