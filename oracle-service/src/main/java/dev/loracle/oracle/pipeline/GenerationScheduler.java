@@ -42,6 +42,8 @@ final class GenerationScheduler {
     private final DistributionSummary tokensPerSecond;
     /** Moving average of the wall time from start to result here (a batch shares steps, so it grows with load). */
     private final java.util.concurrent.atomic.AtomicLong recentGenerationMs = new java.util.concurrent.atomic.AtomicLong();
+    /** Jobs handed to the generator and not finished yet. */
+    private final java.util.concurrent.atomic.AtomicInteger generating = new java.util.concurrent.atomic.AtomicInteger();
     private static final long MIN_TAKEOVER_GRACE_MS = 8_000;
     private static final long MAX_TAKEOVER_GRACE_MS = 30_000;
 
@@ -60,7 +62,14 @@ final class GenerationScheduler {
                 spec.temperature() / 10_000f, spec.topP() / 10_000f, spec.seed().longValue());
         Generator.Job job = new Generator.Job(p.id(), spec.adapterSetKey(), p.adapters(), p.cids(), request,
                 listener(p.id()), () -> beforeStart(p.id()));
-        generator.submit(job).whenComplete((result, error) -> PipelineContext.withMdc(p.id(), () -> finished(p.id(), result, error)));
+        generating.incrementAndGet();
+        generator.submit(job).whenComplete((result, error) -> {
+            try {
+                PipelineContext.withMdc(p.id(), () -> finished(p.id(), result, error));
+            } finally {
+                generating.decrementAndGet();
+            }
+        });
     }
 
     /**
@@ -72,6 +81,15 @@ final class GenerationScheduler {
      */
     long takeoverGraceMillis() {
         return Math.clamp(2 * recentGenerationMs.get(), MIN_TAKEOVER_GRACE_MS, MAX_TAKEOVER_GRACE_MS);
+    }
+
+    /**
+     * Whether this node knows nothing yet of its own pace while it is busy: no generation has finished here and some are
+     * under way. Then neither {@link #takeoverGraceMillis} nor another oracle's silence says anything (in a cold burst
+     * every node is still on its first batch), so a silent assignee is not judged yet.
+     */
+    boolean busyWithoutPace() {
+        return recentGenerationMs.get() == 0 && generating.get() > 0;
     }
 
     /** Journal FETCHING -> RUNNING if the request is still wanted; counts the generation. */

@@ -154,7 +154,9 @@ final class Intake implements AutoCloseable {
      * takes here ({@link GenerationScheduler#takeoverGraceMillis}). After that it is still
      * left to it while that oracle shows life on-chain (it ended a request within {@link #ASSIGNED_ALIVE_MILLIS}) and
      * the request is pending, until half the time between the window's end and the deadline margin has passed: a busy
-     * oracle serves its own backlog, a dead one is replaced right after the window. No coordination between nodes is
+     * oracle serves its own backlog, a dead one is replaced right after the window. A silent assignee is not judged
+     * while this node is busy on its first generations ({@link GenerationScheduler#busyWithoutPace}): in a cold burst
+     * no oracle has ended anything yet, so silence then says nothing. No coordination between nodes is
      * needed; the price of a wrong guess is one duplicate generation (the coordinator accepts one fulfilment).
      */
     private boolean deferredToAssignedOracle(JournalEntry e) {
@@ -166,8 +168,8 @@ final class Intake implements AutoCloseable {
         if (waitMs <= 0) {
             long lastCall = s.deadline() == 0 ? Long.MAX_VALUE
                     : windowEnd + (s.deadline() * 1000 - ctx.cfg().deadlineMargin().toMillis() - windowEnd) / 2;
-            if (now >= lastCall || !ctx.chain().oracleActivity().activeWithin(s.assignedOracle(), now, ASSIGNED_ALIVE_MILLIS)
-                    || !ctx.chain().isPending(s.requestId())) {
+            boolean assigneeSilent = !ctx.chain().oracleActivity().activeWithin(s.assignedOracle(), now, ASSIGNED_ALIVE_MILLIS);
+            if (now >= lastCall || (assigneeSilent && !scheduler.busyWithoutPace()) || !ctx.chain().isPending(s.requestId())) {
                 return false;
             }
             waitMs = Math.min(lastCall - now, RECHECK_MILLIS);

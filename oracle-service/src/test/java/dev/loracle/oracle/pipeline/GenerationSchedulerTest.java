@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The check right before a generation starts: a request that another oracle served while it waited for its turn is
- * not generated (and not counted); a request assigned to this node inside its exclusive window needs no RPC.
+ * not generated (and not counted); a request assigned to this node inside its exclusive window needs no RPC. And the
+ * input of the takeover rule: whether this node is busy without a measured pace of its own.
  */
 class GenerationSchedulerTest {
     private static final String US = "0x" + "aa".repeat(20);
@@ -97,8 +98,10 @@ class GenerationSchedulerTest {
         }
     }
 
-    @Test
-    void aRequestServedElsewhereWhileQueuedIsNotGenerated() {
+    private record Fixture(RequestJournal journal, FakeChain chain, SimpleMeterRegistry meters, PipelineContext ctx,
+                           HeldGenerator generator, GenerationScheduler scheduler) {}
+
+    private Fixture fixture() {
         db = TestDatabases.create(TestDatabases.Kind.H2);
         db.migrate();
         RequestJournal journal = new RequestJournal(JdbcClient.create(db.dataSource()), Clock.systemUTC(),
@@ -112,6 +115,28 @@ class GenerationSchedulerTest {
         HeldGenerator generator = new HeldGenerator();
         Outcomes outcomes = new Outcomes(ctx);
         GenerationScheduler scheduler = new GenerationScheduler(ctx, generator, outcomes, new FulfilmentSubmitter(ctx, generator, outcomes));
+        return new Fixture(journal, chain, meters, ctx, generator, scheduler);
+    }
+
+    @Test
+    void aSilentAssigneeIsNotJudgedWhileThisNodeIsOnItsFirstGenerations() {
+        Fixture f = fixture();
+        assertThat(f.scheduler().busyWithoutPace()).as("idle: a silent assignee may be replaced").isFalse();
+        InferenceSpec ours = queued(f.journal(), f.ctx(), f.scheduler(), 1, US, System.currentTimeMillis() / 1000 + 60);
+        assertThat(f.scheduler().busyWithoutPace()).as("first generation under way, pace unknown").isTrue();
+        f.generator().results.getFirst().completeExceptionally(new Generator.NotStarted(ours.id()));
+        assertThat(f.scheduler().busyWithoutPace()).as("nothing under way any more").isFalse();
+    }
+
+    @Test
+    void aRequestServedElsewhereWhileQueuedIsNotGenerated() {
+        Fixture f = fixture();
+        RequestJournal journal = f.journal();
+        FakeChain chain = f.chain();
+        SimpleMeterRegistry meters = f.meters();
+        PipelineContext ctx = f.ctx();
+        HeldGenerator generator = f.generator();
+        GenerationScheduler scheduler = f.scheduler();
         long now = System.currentTimeMillis() / 1000;
 
         InferenceSpec otherOracles = queued(journal, ctx, scheduler, 1, OTHER, now - 10);   // window over: anyone may serve it
