@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The KV rows one turn of a session added, as whole blocks of the cache's own format (F32, F16, or INT8 with scales), for
+ * The KV rows one turn of a session added, as whole blocks of the cache's own format (F32, or INT8 with scales), for
  * positions [{@code from}, {@code to}) (block aligned), with what they depend on: the parent snapshot's CID (empty for
  * the first), SHA-256 of the tokens [0, to), the prefix hash chain value at {@code to} (covers model profile, KV type,
  * adapter set by content and the tokens), the model profile, the adapter set as named on-chain, the numeric profile
@@ -49,12 +49,7 @@ public record KvSnapshot(String parentCid, int from, int to, byte[] tokensHash, 
     /** Bytes of one block of this layout (as the engine's KV storage counts them). */
     public static long blockBytes(KvCacheType type, int layers, int kvDim, int headDim) {
         if (layers <= 0 || kvDim <= 0 || headDim <= 0 || kvDim % headDim != 0) return -1;
-        long elems = 2L * layers * BLOCK_POSITIONS * kvDim;
-        return switch (type) {
-            case F32 -> elems * 4;
-            case F16 -> elems * 2;
-            case INT8 -> elems + 2L * layers * BLOCK_POSITIONS * (kvDim / headDim) * 4;
-        };
+        return type.blockBytes(layers, kvDim, headDim);
     }
 
     public boolean signed() { return signature.length > 0; }
@@ -157,7 +152,7 @@ public record KvSnapshot(String parentCid, int from, int to, byte[] tokensHash, 
     private static void requireFinite(byte[] block, KvCacheType type, int layers, int kvDim, int index) {
         if (type == KvCacheType.F16) {
             ByteBuffer h = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
-            for (int o = 0; o < block.length; o += 2) {
+            for (int o = 0; o + 2 <= block.length; o += 2) {
                 float v = Float.float16ToFloat(h.getShort(o));
                 if (!Float.isFinite(v)) throw malformed("block " + index + " holds a bad value " + v);
             }

@@ -110,7 +110,7 @@ public final class KvSnapshots {
 
     private static SnapshotRejectedException mismatch(String why) { return new SnapshotRejectedException(Reason.MISMATCH, why); }
 
-    /** max |a - b| over the block's values (F16 widened, INT8 dequantized), relative to max(1, max |b|). */
+    /** max |a - b| over the block's values (INT8 dequantized), relative to max(1, max |b|). */
     static float maxRelativeDiff(byte[] a, byte[] b, KvCacheType type, ModelConfig c) {
         float[] x = values(a, type, c), y = values(b, type, c);
         float diff = 0, amax = 1;
