@@ -9,12 +9,13 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Paged KV blocks in device memory (layout: kv_cache.cuh, {@link DeviceKvLayout}). Blocks come from slabs of {@value #SLAB} blocks, each one
- * plain allocation made when its first block is acquired and freed when its last is released, so a steady decode
- * allocates nothing, and idle VRAM returns to the base. The engine's block pool accounts the bytes (KV_CACHE), so the
- * slabs use the raw allocator. Thread-safe (acquire/release come from the scheduler, addresses from the step).
- * {@link #readBlock}/{@link #writeBlock} move a whole block in one copy on the backend's stream, holding the
- * backend's lock so that they never overlap a step, and convert between the device layout and the host format there.
+ * Paged KV blocks in device memory (layout: kv_cache.cuh, {@link DeviceKvLayout}). Blocks come from slabs of
+ * {@value #SLAB} blocks, each one plain allocation made when its first block is acquired and freed when its last is
+ * released, so a steady decode allocates nothing, and idle VRAM returns to the base. The engine's block pool accounts
+ * the bytes (KV_CACHE), so the slabs use the raw allocator. Thread-safe (acquire/release come from the scheduler,
+ * addresses from the step). {@link #readBlock}/{@link #writeBlock} move a whole block in one copy on the backend's
+ * stream, holding the backend's lock so that they never overlap a step, and convert between the device layout and the
+ * host format on the host.
  */
 final class DeviceKvBlocks implements KvBlockStorage {
     static final int SLAB = 16;
