@@ -7,8 +7,8 @@
 // Attention is split by a FIXED chunk of ATT_CHUNK positions (flash-decoding): each (chunk, head, token) block writes
 // an unnormalised partial (max, sum, o[headDim]); attention_combine merges the chunks 0..pos/ATT_CHUNK in order. The split depends only on the token's position, never on the batch.
 // F16 cache: q is rounded to half before the dots and each weight exp(s - chunk max) is rounded to half before it
-// scales V (the chunk's sum stays F32); the split leaves no global normaliser at that point, so these are the
-// unnormalised weights, as in llama.cpp's CUDA flash attention, not the normalised probabilities the CPU rounds.
+// scales V (the chunk's sum stays F32). The split leaves no global normaliser at that point, so these are the
+// unnormalised weights, not the normalised probabilities the CPU rounds: same relative rounding, not bit-identical.
 #define ATT_CHUNK 128
 #define ATT_THREADS 128
 
