@@ -1,5 +1,6 @@
 package dev.loracle.runtime.cuda;
 
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.tensor.GgmlType;
 
 import java.util.Objects;
@@ -121,26 +122,31 @@ public final class BatchKernels {
     }
 
     /** RoPE of q and k in each qkv row from the cos/sin tables, then k and v stored into the row's paged KV block. */
-    public void ropeKvStore(boolean int8, DevicePtr qkv, int qkvStride, int nHeads, int nKv, int headDim, DevicePtr cos,
+    public void ropeKvStore(KvCacheType kv, DevicePtr qkv, int qkvStride, int nHeads, int nKv, int headDim, DevicePtr cos,
                             DevicePtr sin, boolean neox, DevicePtr blockTables, int maxBlocks, long layerOff,
                             DevicePtr tokSlot, DevicePtr tokPos, int n) {
         positive("n", n);
-        launcher.launch(int8 ? "rope_kv_store_int8" : "rope_kv_store_f32", LaunchConfig.linear(n, 128),
+        launcher.launch("rope_kv_store_" + suffix(kv), LaunchConfig.linear(n, 128),
                 new KernelArgs().ptr(qkv).i32(qkvStride).i32(nHeads).i32(nKv).i32(headDim).ptr(cos).ptr(sin)
                         .i32(neox ? 1 : 0).ptr(blockTables).i32(maxBlocks).i64(layerOff).ptr(tokSlot).ptr(tokPos));
+    }
+
+    /** Entry-name suffix of the kernels templated on the KV cache's element type (kv_cache.cuh). */
+    private static String suffix(KvCacheType kv) {
+        return kv.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Chunks of ATT_CHUNK positions a context of {@code positions} needs (the partial buffer's chunk dimension). */
     public static int chunks(int positions) { return (positions + ATT_CHUNK - 1) / ATT_CHUNK; }
 
     /** Flash-decoding partials of every (chunk, head, row); chunks past a row's position exit at once. */
-    public void attention(boolean int8, DevicePtr partial, DevicePtr q, int qStride, DevicePtr blockTables, int maxBlocks,
+    public void attention(KvCacheType kv, DevicePtr partial, DevicePtr q, int qStride, DevicePtr blockTables, int maxBlocks,
                           long layerOff, int kvDim, int nKv, DevicePtr tokSlot, DevicePtr tokPos, int nHeads, int headDim,
                           int n, int maxChunks) {
         positive("n", n);
         if (headDim > 1024) throw new IllegalArgumentException("attention supports head size <= 1024, got " + headDim);
         if (nKv <= 0 || nHeads % nKv != 0) throw new IllegalArgumentException("heads " + nHeads + " vs kv heads " + nKv);
-        launcher.launch(int8 ? "attention_paged_int8" : "attention_paged_f32",
+        launcher.launch("attention_paged_" + suffix(kv),
                 new LaunchConfig(maxChunks, nHeads, n, ATT_THREADS, 1, 1, 0),
                 new KernelArgs().ptr(partial).ptr(q).i32(qStride).ptr(blockTables).i32(maxBlocks).i64(layerOff)
                         .i32(kvDim).i32(nKv).ptr(tokSlot).ptr(tokPos).i32(nHeads).i32(headDim));

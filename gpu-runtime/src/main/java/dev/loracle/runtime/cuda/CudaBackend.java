@@ -111,7 +111,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public KvBlockStorage createKvStorage(KvCacheType type) {
-        return new DeviceKvBlocks(device, type, model().config());
+        return new DeviceKvBlocks(device, type, model().config(), this);
     }
 
     @Override

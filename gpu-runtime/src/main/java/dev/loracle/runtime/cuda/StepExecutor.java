@@ -55,17 +55,6 @@ final class StepExecutor implements AutoCloseable {
     /** CUDA graph use so far (for logs and the bench), or "graphs off". */
     String graphStats() { return graphs == null ? "graphs off" : graphs.stats(); }
 
-    /** Layout of one layer inside a KV block (see attention.cu): bytes per layer. */
-    static long layerBytes(KvCacheType type, ModelConfig c) {
-        int kvDim = c.kvDim();
-        return type == KvCacheType.F32 ? 2L * 16 * kvDim * 4 : 2L * 16 * kvDim + 2L * 16 * c.nKvHeads() * 4;
-    }
-
-    /** Bytes of one KV block (16 positions x all layers), equal to the CPU block's figure. */
-    static long blockBytes(KvCacheType type, ModelConfig c) {
-        return layerBytes(type, c) * c.nLayers();
-    }
-
     /** Runs the step; returns the logits of the rows that want them, [logitRows x vocab] in row order (null: none). */
     float[] run(StepInput s, KvCacheType kvType) {
         int n = s.size();
@@ -77,8 +66,7 @@ final class StepExecutor implements AutoCloseable {
         DevicePtr tables = base.offset(m.tablesOff);
         int dim = c.dim(), hidden = c.hiddenDim(), hd = c.headSize(), qDim = c.qDim(), kvDim = c.kvDim();
         float eps = c.rmsEps();
-        boolean int8 = kvType == KvCacheType.INT8;
-        long layerBytes = layerBytes(kvType, c);
+        long layerBytes = DeviceKvLayout.of(kvType, c).layerBytes();
         // the whole step as one recorded sequence -> one graph launch, when its logits fit one classifier pass
         boolean graph = graphs != null && m.logitRows <= LOGIT_ROWS;
         launcher.record(graph);
@@ -105,9 +93,9 @@ final class StepExecutor implements AutoCloseable {
                         n * c.nKvHeads(), c.nKvHeads(), qkvRows);
             }
             long layerOff = l * layerBytes;
-            k.ropeKvStore(int8, qkv.ptr(), qkvRows, c.nHeads(), c.nKvHeads(), hd, w.ropeCos, w.ropeSin,
+            k.ropeKvStore(kvType, qkv.ptr(), qkvRows, c.nHeads(), c.nKvHeads(), hd, w.ropeCos, w.ropeSin,
                     c.ropeStyle() == ModelConfig.RopeStyle.NEOX, tables, m.maxBlocks, layerOff, slots, pos, n);
-            k.attention(int8, partial.ptr(), qkv.ptr(), qkvRows, tables, m.maxBlocks, layerOff, kvDim, c.nKvHeads(),
+            k.attention(kvType, partial.ptr(), qkv.ptr(), qkvRows, tables, m.maxBlocks, layerOff, kvDim, c.nKvHeads(),
                     slots, pos, c.nHeads(), hd, n, maxChunks);
             k.attentionCombine(att.ptr(), qDim, partial.ptr(), pos, maxChunks, c.nHeads(), hd, n);
             project(s, m, l, ProjectionKind.O, att.ptr(), qDim, xb.ptr(), dim);

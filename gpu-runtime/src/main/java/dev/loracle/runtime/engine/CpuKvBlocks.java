@@ -18,6 +18,7 @@ final class CpuKvBlocks implements KvBlockStorage {
     private final List<Block> blocks = new ArrayList<>();
 
     CpuKvBlocks(KvCacheType type, int layers, int kvDim, int headDim) {
+        if (type == KvCacheType.F16) throw new UnsupportedOperationException("the CPU backend has no F16 KV cache yet (use f32 or int8)");
         this.type = type;
         this.layers = layers;
         this.kvDim = kvDim;

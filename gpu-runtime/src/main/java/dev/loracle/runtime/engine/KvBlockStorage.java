@@ -22,8 +22,9 @@ public interface KvBlockStorage extends AutoCloseable {
 
     /**
      * Block {@code id}'s rows in the cache's own format, the layout KV snapshots carry: F32 = keys then values, each
-     * [layer][slot][kvDim] little-endian floats; INT8 = keys, values (int8, same order), then key scales and value
-     * scales ([layer][slot][kvHead] little-endian floats). {@link #blockBytes()} bytes.
+     * [layer][slot][kvDim] little-endian floats; F16 = the same with little-endian IEEE binary16 elements; INT8 = keys,
+     * values (int8, same order), then key scales and value scales ([layer][slot][kvHead] little-endian floats).
+     * {@link #blockBytes()} bytes.
      */
     default byte[] readBlock(int id) {
         throw new UnsupportedOperationException("this backend's KV cache cannot export blocks yet");

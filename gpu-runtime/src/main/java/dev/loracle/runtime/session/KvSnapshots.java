@@ -121,11 +121,16 @@ public final class KvSnapshots {
         return diff / amax;
     }
 
-    private static float[] values(byte[] block, KvCacheType type, ModelConfig c) {
+    static float[] values(byte[] block, KvCacheType type, ModelConfig c) {
         ByteBuffer in = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
         if (type == KvCacheType.F32) {
             float[] v = new float[block.length / 4];
             in.asFloatBuffer().get(v);
+            return v;
+        }
+        if (type == KvCacheType.F16) {
+            float[] v = new float[block.length / 2];
+            for (int i = 0; i < v.length; i++) v[i] = Float.float16ToFloat(in.getShort(2 * i));
             return v;
         }
         int hd = c.headDim(), elems = 2 * c.nLayers() * B * kvDim(c);

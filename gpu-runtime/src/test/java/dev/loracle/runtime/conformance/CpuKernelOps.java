@@ -1,5 +1,6 @@
 package dev.loracle.runtime.conformance;
 
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.engine.Sampler;
 import dev.loracle.runtime.lora.LoraMath;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
@@ -29,7 +30,7 @@ final class CpuKernelOps implements KernelOps {
     @Override public float[][] rope(float[] q, float[] k, int pos, int headSize, float theta) { return null; }
 
     @Override
-    public float[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, boolean int8) {
+    public float[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, KvCacheType kv) {
         return null;
     }
 

@@ -8,6 +8,7 @@ import dev.loracle.runtime.cuda.KernelLauncher;
 import dev.loracle.runtime.cuda.DeviceBuffer;
 import dev.loracle.runtime.cuda.DeviceMemoryPool;
 import dev.loracle.runtime.cuda.PtxModules;
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.lora.LoraTarget;
 import dev.loracle.runtime.memory.MemoryBudget;
@@ -149,13 +150,15 @@ final class CudaKernelOps implements KernelOps {
         return new DeviceBuffer[] {up(cos), up(sin)};
     }
 
-    /** KV blocks for {@code positions} positions of one layer, in REVERSED address order (proves the paging). */
-    private DeviceBuffer blockTable(int positions, long blockBytes) {
+    /** KV blocks (one layer) in {@code pool}, and their addresses in REVERSED order in {@code table} (proves the paging). */
+    private record Blocks(DeviceBuffer pool, DeviceBuffer table, int count) {}
+
+    private Blocks blockTable(int positions, long blockBytes) {
         int nBlocks = (positions + 15) / 16;
         DeviceBuffer pool = zeros(blockBytes * nBlocks);
         long[] table = new long[nBlocks];
         for (int b = 0; b < nBlocks; b++) table[b] = pool.ptr().offset((nBlocks - 1 - b) * blockBytes).address();
-        return up(MemorySegment.ofArray(table));
+        return new Blocks(pool, up(MemorySegment.ofArray(table)), nBlocks);
     }
 
     @Override
@@ -165,20 +168,28 @@ final class CudaKernelOps implements KernelOps {
         System.arraycopy(q, 0, qkv, 0, q.length);
         System.arraycopy(kv, 0, qkv, q.length, kv.length);
         DeviceBuffer[] t = ropeTables(pos + 1, headSize, theta, false);
-        DeviceBuffer dqkv = up(qkv), table = blockTable(pos + 1, 2L * 16 * kv.length * 4);
+        DeviceBuffer dqkv = up(qkv), table = blockTable(pos + 1, 2L * 16 * kv.length * 4).table();
         DeviceBuffer slot = up(new int[] {0}), dpos = up(new int[] {pos});
-        bk.ropeKvStore(false, dqkv.ptr(), width, nHeads, nKv, headSize, t[0].ptr(), t[1].ptr(), false, table.ptr(),
+        bk.ropeKvStore(KvCacheType.F32, dqkv.ptr(), width, nHeads, nKv, headSize, t[0].ptr(), t[1].ptr(), false, table.ptr(),
                 (pos + 16) / 16, 0, slot.ptr(), dpos.ptr(), 1);
         float[] out = down(dqkv, width);
         return new float[][] {Arrays.copyOfRange(out, 0, q.length), Arrays.copyOfRange(out, q.length, q.length + kv.length)};
     }
 
-    @Override
-    public float[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, boolean int8) {
+    /** Bytes of one layer's KV block of {@code kv} (kv_cache.cuh). */
+    static long layerBlockBytes(KvCacheType kv, int nKvHeads, int headSize) {
+        long rows = 16L * nKvHeads * headSize;
+        return switch (kv) {
+            case F32 -> 2 * rows * 4;
+            case F16 -> 2 * rows * 2;
+            case INT8 -> 2 * rows + 2L * 16 * nKvHeads * 4;
+        };
+    }
+
+    /** Stores keys/values [t][kvDim] at positions 0..t-1 of one layer's blocks. */
+    private Blocks store(KvCacheType kv, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize) {
         int span = keys.length, kvDim = nKvHeads * headSize, qDim = nHeads * headSize, width = qDim + 2 * kvDim;
-        int maxBlocks = (span + 15) / 16;
-        long blockBytes = int8 ? 2L * 16 * kvDim + 2L * 16 * nKvHeads * 4 : 2L * 16 * kvDim * 4;
-        DeviceBuffer table = blockTable(span, blockBytes);
+        Blocks blocks = blockTable(span, layerBlockBytes(kv, nKvHeads, headSize));
         DeviceBuffer[] t = ropeTables(span, headSize, 10000f, true);   // identity rotation: store only
         float[] rowsKv = new float[span * width];
         int[] pos = new int[span];
@@ -188,12 +199,31 @@ final class CudaKernelOps implements KernelOps {
             pos[p] = p;
         }
         DeviceBuffer dkv = up(rowsKv), dpos = up(pos), slots = up(new int[span]);
-        bk.ropeKvStore(int8, dkv.ptr(), width, nHeads, nKvHeads, headSize, t[0].ptr(), t[1].ptr(), false, table.ptr(),
-                maxBlocks, 0, slots.ptr(), dpos.ptr(), span);
+        bk.ropeKvStore(kv, dkv.ptr(), width, nHeads, nKvHeads, headSize, t[0].ptr(), t[1].ptr(), false,
+                blocks.table().ptr(), blocks.count(), 0, slots.ptr(), dpos.ptr(), span);
+        return blocks;
+    }
+
+    /**
+     * The raw bytes the RoPE + KV store kernel leaves in the first KV block (one layer, 16 positions) for keys/values
+     * [t][kvDim], t <= 16, stored through the identity rotation.
+     */
+    byte[] storedBlock(KvCacheType kv, float[][] keys, float[][] values, int nKvHeads, int headSize) {
+        if (keys.length > 16) throw new IllegalArgumentException("one block holds 16 positions");
+        Blocks s = store(kv, keys, values, nKvHeads, nKvHeads, headSize);
+        return downBytes(s.pool(), layerBlockBytes(kv, nKvHeads, headSize));
+    }
+
+    @Override
+    public float[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, KvCacheType kv) {
+        int span = keys.length, qDim = nHeads * headSize, kvDim = nKvHeads * headSize;
+        Blocks s = store(kv, keys, values, nHeads, nKvHeads, headSize);
+        DeviceBuffer table = s.table();
+        int maxBlocks = s.count();
         int chunks = BatchKernels.chunks(span);
         DeviceBuffer dq = up(q), qpos = up(new int[] {span - 1}), slot = up(new int[] {0});
         DeviceBuffer partial = zeros(4L * nHeads * chunks * (headSize + 2)), out = zeros(4L * qDim);
-        bk.attention(int8, partial.ptr(), dq.ptr(), qDim, table.ptr(), maxBlocks, 0, kvDim, nKvHeads, slot.ptr(),
+        bk.attention(kv, partial.ptr(), dq.ptr(), qDim, table.ptr(), maxBlocks, 0, kvDim, nKvHeads, slot.ptr(),
                 qpos.ptr(), nHeads, headSize, 1, chunks);
         bk.attentionCombine(out.ptr(), qDim, partial.ptr(), qpos.ptr(), chunks, nHeads, headSize, 1);
         return down(out, qDim);

@@ -1,11 +1,13 @@
 package dev.loracle.runtime.conformance;
 
+import dev.loracle.runtime.cuda.CudaBackend;
 import dev.loracle.runtime.cuda.DevicePtr;
 import dev.loracle.runtime.cuda.DeviceRuntime;
 import dev.loracle.runtime.cuda.KernelArgs;
 import dev.loracle.runtime.cuda.KernelLauncher;
 import dev.loracle.runtime.cuda.LaunchConfig;
 import dev.loracle.runtime.cuda.PtxModule;
+import dev.loracle.runtime.memory.MemoryBudget;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -33,7 +35,7 @@ import java.util.stream.Stream;
  * kernels' arithmetic, indexing, reductions and the CUDA model's orchestration; it says nothing about the driver,
  * the PTX JIT, memory coalescing or speed. Device memory is plain malloc'd host memory.
  */
-final class EmulatedCuda {
+public final class EmulatedCuda {
     private EmulatedCuda() {}
 
     private static final Path SRC = Path.of("src/test/cuda-emu");
@@ -42,9 +44,14 @@ final class EmulatedCuda {
     private static volatile Object loaded;   // MethodHandle or String (why not)
 
     /** Null when the emulation library is built and loaded, else why not (no g++, compile error...). */
-    static synchronized String unavailableReason() {
+    public static synchronized String unavailableReason() {
         if (loaded == null) loaded = build();
         return loaded instanceof String s ? s : null;
+    }
+
+    /** The CUDA backend's code on this emulation (check {@link #unavailableReason()} first). */
+    public static CudaBackend backend(MemoryBudget budget) {
+        return CudaBackend.onRuntime(new Device(), new Launcher(), budget, "host emulation of the CUDA kernels (no GPU)");
     }
 
     private static Object build() {

@@ -19,8 +19,7 @@ class EmulatedCudaBackendConformanceTest extends BackendConformanceTest {
 
     @Override
     protected Backend newBackend(MemoryBudget budget) {
-        return CudaBackend.onRuntime(new EmulatedCuda.Device(), new EmulatedCuda.Launcher(), budget,
-                "host emulation of the CUDA kernels (no GPU)");
+        return EmulatedCuda.backend(budget);
     }
 
     @Override

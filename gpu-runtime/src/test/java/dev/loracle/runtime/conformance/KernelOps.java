@@ -1,5 +1,6 @@
 package dev.loracle.runtime.conformance;
 
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.tensor.GgmlType;
 import dev.loracle.runtime.tensor.QuantizedTensor;
@@ -40,8 +41,8 @@ interface KernelOps extends AutoCloseable {
     /** {q', k'} rotated at {@code pos}. */
     float[][] rope(float[] q, float[] k, int pos, int headSize, float theta);
 
-    /** Attention of q over positions 0..keys.length-1 (keys/values [t][kvDim]) through an F32 or INT8 cache. */
-    float[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, boolean int8);
+    /** Attention of q over positions 0..keys.length-1 (keys/values [t][kvDim]) through a KV cache of type {@code kv}. */
+    float[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, KvCacheType kv);
 
     /** silu(gate) * up. */
     float[] swiglu(float[] gate, float[] up);

@@ -1,5 +1,6 @@
 package dev.loracle.runtime.conformance;
 
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.lora.LoraTarget;
 import dev.loracle.runtime.tensor.GgmlType;
@@ -146,17 +147,31 @@ final class ReferenceOps {
         return out;
     }
 
-    static double[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, boolean int8) {
+    /** Round to nearest even IEEE binary16 and back (what an F16 cache keeps of x). */
+    static float f16(float x) { return Float.float16ToFloat(Float.floatToFloat16(x)); }
+
+    private static float[] f16(float[] x) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = f16(x[i]);
+        return out;
+    }
+
+    /**
+     * Softmax attention in double over the cache's stored values: INT8 round trips k and v per head; F16 (the shared
+     * F16 KV definition) rounds k, v and q to half and the normalised probabilities to half before they weight v.
+     */
+    static double[] attention(float[] q, float[][] keys, float[][] values, int nHeads, int nKvHeads, int headSize, KvCacheType kv) {
         int span = keys.length;
         float[][] k = keys, v = values;
-        if (int8) {
+        if (kv != KvCacheType.F32) {
             k = new float[span][];
             v = new float[span][];
             for (int t = 0; t < span; t++) {
-                k[t] = int8RoundTrip(keys[t], headSize);
-                v[t] = int8RoundTrip(values[t], headSize);
+                k[t] = kv == KvCacheType.F16 ? f16(keys[t]) : int8RoundTrip(keys[t], headSize);
+                v[t] = kv == KvCacheType.F16 ? f16(values[t]) : int8RoundTrip(values[t], headSize);
             }
         }
+        if (kv == KvCacheType.F16) q = f16(q);
         double[] out = new double[nHeads * headSize];
         int kvMul = nHeads / nKvHeads;
         for (int h = 0; h < nHeads; h++) {
@@ -173,7 +188,10 @@ final class ReferenceOps {
             for (int t = 0; t < span; t++) { s[t] = Math.exp(s[t] - max); sum += s[t]; }
             for (int i = 0; i < headSize; i++) {
                 double acc = 0;
-                for (int t = 0; t < span; t++) acc += s[t] / sum * v[t][kvh * headSize + i];
+                for (int t = 0; t < span; t++) {
+                    double p = s[t] / sum;
+                    acc += (kv == KvCacheType.F16 ? f16((float) p) : p) * v[t][kvh * headSize + i];
+                }
                 out[h * headSize + i] = acc;
             }
         }

@@ -1,5 +1,6 @@
 package dev.loracle.runtime.cuda;
 
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.tensor.GgmlType;
 import org.junit.jupiter.api.Test;
 
@@ -50,9 +51,9 @@ class CudaKernelsPackingTest {
             b.embed(w, p(0x4000), p(0x5000), 3);
             b.merge(w, w, p(1), p(2), 4);
         }
-        for (boolean int8 : new boolean[] {false, true}) {
-            b.ropeKvStore(int8, p(1), 96, 4, 2, 16, p(2), p(3), false, p(4), 8, 1024, p(5), p(6), 3);
-            b.attention(int8, p(1), p(2), 96, p(3), 8, 1024, 32, 2, p(4), p(5), 4, 16, 3, 2);
+        for (KvCacheType kv : KvCacheType.values()) {
+            b.ropeKvStore(kv, p(1), 96, 4, 2, 16, p(2), p(3), false, p(4), 8, 1024, p(5), p(6), 3);
+            b.attention(kv, p(1), p(2), 96, p(3), 8, 1024, 32, 2, p(4), p(5), 4, 16, 3, 2);
         }
         b.attentionCombine(p(1), 64, p(2), p(3), 2, 4, 16, 3);
         b.rmsnormRows(p(1), p(2), p(3), 64, 1e-5f, 3, 1, 64);
@@ -112,7 +113,7 @@ class CudaKernelsPackingTest {
         BatchKernels.Weights w = BatchKernels.Weights.of(GgmlType.F32, p(0), 4, 4);
         assertThrows(IllegalArgumentException.class, () -> b.mm(w, p(0), p(0), 0, 4, false));
         assertThrows(IllegalArgumentException.class,
-                () -> b.attention(false, p(0), p(0), 8, p(0), 1, 0, 8, 3, p(0), p(0), 8, 1, 1, 1));
+                () -> b.attention(KvCacheType.F32, p(0), p(0), 8, p(0), 1, 0, 8, 3, p(0), p(0), 8, 1, 1, 1));
         assertTrue(rec.launches.isEmpty());
         IllegalArgumentException drift = assertThrows(IllegalArgumentException.class,
                 () -> new KernelArgs().ptr(p(0)).i32(1).checkAgainst("add_f32", ptxParams().get("add_f32")));

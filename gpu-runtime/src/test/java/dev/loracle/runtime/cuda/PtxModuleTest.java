@@ -18,7 +18,7 @@ class PtxModuleTest {
     static final Set<String> EXPECTED_KERNELS = Set.of(
             "mm_q8_0p", "mm_q4_0p", "mm_f32", "mm_f16", "mm_swiglu_q8_0p", "mm_swiglu_q4_0p", "mm_swiglu_f32", "mm_swiglu_f16",
             "embed_q8_0p", "embed_q4_0p", "embed_f32", "embed_f16", "rmsnorm_rows", "rope_kv_store_f32", "rope_kv_store_int8",
-            "attention_paged_f32", "attention_paged_int8", "attention_combine", "add_f32", "swiglu_rows", "add_bias_rows",
+            "rope_kv_store_f16", "attention_paged_f32", "attention_paged_int8", "attention_paged_f16", "attention_combine", "add_f32", "swiglu_rows", "add_bias_rows",
             "gather_rows", "argmax_rows", "lora_shrink", "lora_expand", "lora_merge_q8_0p", "lora_merge_q4_0p",
             "lora_merge_f32", "lora_merge_f16", "copy_words");
 
