@@ -1,6 +1,5 @@
 package dev.loracle.oracle.session.snapshot;
 
-import dev.loracle.ipfs.Cid;
 import dev.loracle.ipfs.unixfs.RawLeafFile;
 import dev.loracle.runtime.session.KvSnapshot;
 import dev.loracle.runtime.session.KvSnapshots;
@@ -75,10 +74,5 @@ final class SnapshotPublisher {
         } finally {
             metrics.publishTime.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
-    }
-
-    /** The CID a snapshot's bytes are stored under (what {@link #publish} returns for them). */
-    static Cid cidOf(byte[] encoded) {
-        return RawLeafFile.of(encoded, CHUNK_BYTES).cid();
     }
 }

@@ -35,8 +35,4 @@ final class SnapshotStore {
             it.remove();
         }
     }
-
-    synchronized long bytes() {
-        return bytes;
-    }
 }
