@@ -108,6 +108,28 @@ class IpfsKvSnapshotExchangeTest {
     }
 
     @Test
+    void theChainRestartsAtPositionZeroEveryMaxChainLengthTurnsSoResumingWalksBackNoFurther() throws Exception {
+        SessionFixture.Session session = new SessionFixture.Session();
+        SnapshotProperties shortChains = SessionFixture.settings(Duration.ofSeconds(3), 64L << 20, 2);
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (InferenceEngine a = SessionFixture.engine(); InferenceEngine b = SessionFixture.engine();
+             IpfsKvSnapshotExchange onA = SessionFixture.exchange(a, ipfs.apiUrl(), shortChains, new SimpleMeterRegistry());
+             IpfsKvSnapshotExchange onB = SessionFixture.exchange(b, ipfs.apiUrl(), shortChains, meters)) {
+            for (int k = 0; k < 3; k++) session.serve(a, onA);
+            assertThat(onA.awaitUploads(Duration.ofSeconds(30))).isTrue();
+            KvSnapshot third = KvSnapshot.decode(ipfs.client().cat(SessionFixture.cid(session.cids.get(2)), Duration.ofSeconds(10)), 1 << 26);
+            assertThat(third.from()).as("turn 2 of chains of 2 starts a new chain").isZero();
+            assertThat(third.parentCid()).isEmpty();
+            int[] expected = SessionFixture.recomputed(session.history, 3);
+            ResumeOutcome outcome = onB.prepare(SessionFixture.turn(3), session.history, session.cids);
+            assertThat(outcome.source()).as(outcome.detail()).isEqualTo(ResumeOutcome.Source.SNAPSHOT);
+            assertThat(meters.counter("loracle.session.snapshot.fetched.bytes").count()).as("only the restarted link")
+                    .isEqualTo(third.encode().length);
+            assertThat(SessionFixture.generate(b, session.history, 3).tokens()).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void aSnapshotMissingOnIpfsTimesOutAndTheTurnRecomputes() throws Exception {
         Served served = servedOnA(3);
         List<String> cids = new ArrayList<>(served.session().cids);
