@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.web3j.protocol.Web3j;
@@ -20,10 +21,12 @@ import org.web3j.tuples.generated.Tuple5;
 import org.web3j.tx.TransactionManager;
 import org.web3j.utils.Numeric;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The one-command local demo: brings up {@link DevStack}, asks the example StoryTeller contract for a story steered by
- * the two published style adapters, waits for the {@code StoryTold} callback and prints the story, the transaction
+ * The one-command local demo: brings up {@link DevStack} (stories260K, or the GGUF named by {@code --model}), asks the
+ * example StoryTeller contract for a story steered by the two published style adapters (through the model's chat
+ * template when it has one), waits for the {@code StoryTold} callback and prints the story, the transaction
  * hashes, the time each stage took and the runtime memory before, during and after the request. Run with
  * {@code --help} for the options; {@code --keep-running} leaves the stack up for your own contracts.
  */
@@ -34,7 +37,11 @@ public final class LocalDemo {
                                    a dev API key for /v1/completions) as JSON and write them to --endpoints-file
               --endpoints-file F   where --keep-running writes the endpoints JSON (default <tmp>/loracle-dev-stack.json)
               --block-time N       mine a block every N seconds instead of one per transaction
-              --prompt TEXT        opening of the story (default "Once upon a time")
+              --model FILE         serve this GGUF instead of stories260K (Llama 3, Qwen2.5, TinyLlama, ...): registered
+                                   under its general.name with its sha256 and numeric profile, adapters made for
+                                   its shape; a model with a chat template gets the prompt as a chat message
+              --prompt TEXT        opening of the story (default "Once upon a time"); with a chat model, the
+                                   user's message (default: asks for a short story that opens that way)
               --max-tokens N       story length in tokens (default 96)
               --seed N             sampling seed (default 42)
               --oracle-process     run the oracle node as a child JVM instead of inside this one
@@ -45,8 +52,19 @@ public final class LocalDemo {
 
     private final long t0 = System.nanoTime();
 
+    static final String STORY_OPENING = "Once upon a time";
+    static final String CHAT_STORY_REQUEST = "Tell me a short story that begins with \"" + STORY_OPENING + "\".";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** Parsed options; a null {@code prompt} is the default for the model's prompt format, a null {@code model} stories260K. */
     record Options(boolean keepRunning, Integer blockTime, String prompt, int maxTokens, long seed,
-            boolean oracleProcess, Integer anvilPort, Integer oraclePort, int timeoutSeconds, Path endpointsFile) {}
+            boolean oracleProcess, Integer anvilPort, Integer oraclePort, int timeoutSeconds, Path endpointsFile,
+            Path model) {
+
+        String promptFor(DemoModel served) {
+            return prompt != null ? prompt : served.chat() ? CHAT_STORY_REQUEST : STORY_OPENING;
+        }
+    }
 
     public static void main(String[] args) {
         Options options;
@@ -80,9 +98,22 @@ public final class LocalDemo {
     }
 
     int run(Options options) {
+        DemoModel model = null;
+        if (options.model() != null) {
+            try {
+                model = DemoModel.fromGguf(options.model());
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            }
+            progress("model " + model.name() + " from " + model.weights() + ": " + model.shape().architecture()
+                    + ", dim " + model.shape().dim() + ", " + model.shape().nLayers() + " layers, profile "
+                    + model.profile() + ", prompts " + (model.chat() ? "CHAT (its chat template)" : "RAW"));
+        }
         DevStack stack;
         try {
             stack = DevStack.builder()
+                    .model(model)
                     .blockTime(options.blockTime())
                     .anvilPort(options.anvilPort())
                     .oraclePort(options.oraclePort())
@@ -121,10 +152,7 @@ public final class LocalDemo {
                 } catch (IOException e) {
                     progress("cannot write " + options.endpointsFile() + ": " + e.getMessage());
                 }
-                progress("completions API (dev key " + OracleSettings.DEV_API_KEY + "): curl -s " + stack.oracleRestUrl()
-                        + "/v1/completions -H 'Authorization: Bearer " + OracleSettings.DEV_API_KEY + "' -H 'Content-Type: "
-                        + "application/json' -d '{\"model\":\"" + OracleSettings.MODEL_NAME
-                        + "\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
+                progress(completionsHint(stack));
                 progress("stack is running; press Ctrl-C to stop it");
                 awaitCtrlC();
                 return 0;
@@ -134,6 +162,25 @@ public final class LocalDemo {
             stack.close();
             progress("stopped");
         }
+    }
+
+    /** A curl command for the node's OpenAI-style API: chat completions for a chat model, else text completions. */
+    private static String completionsHint(DevStack stack) {
+        DemoModel model = stack.model();
+        String body = model.chat()
+                ? "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"messages\":" + chatMessages(CHAT_STORY_REQUEST)
+                        + ",\"max_tokens\":32}"
+                : "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"prompt\":\"" + STORY_OPENING
+                        + "\",\"max_tokens\":32}";
+        return (model.chat() ? "chat completions" : "completions") + " API (dev key " + OracleSettings.DEV_API_KEY
+                + "): curl -s " + stack.oracleRestUrl() + (model.chat() ? "/v1/chat/completions" : "/v1/completions")
+                + " -H 'Authorization: Bearer " + OracleSettings.DEV_API_KEY + "' -H 'Content-Type: application/json' -d '"
+                + body.replace("'", "'\\''") + "'";
+    }
+
+    /** The CHAT prompt of a one-message conversation: {@code [{"role":"user","content":...}]}. */
+    static String chatMessages(String userMessage) {
+        return JSON.writeValueAsString(List.of(Map.of("role", "user", "content", userMessage)));
     }
 
     private boolean tellStory(DevStack stack, Options options) {
@@ -151,15 +198,20 @@ public final class LocalDemo {
                 .map(a -> new StoryTeller.Adapter(a.cidBytes(), BigInteger.valueOf(a.weight()))).toList();
         TransactionReceipt requestReceipt;
         BigInteger requestId;
+        boolean chat = stack.model().chat();
+        String prompt = options.promptFor(stack.model());
         long sentAt = System.nanoTime();
         try {
             BigInteger fee = storyTeller.quoteStory(modelId, BigInteger.valueOf(adapters.size()),
                     BigInteger.valueOf(options.maxTokens())).send();
-            progress(String.format(Locale.ROOT, "sending tellStory(\"%s\", %d tokens, seed %d) with adapters %s; fee %s wei",
-                    options.prompt(), options.maxTokens(), options.seed(),
+            progress(String.format(Locale.ROOT, "sending %s(\"%s\", %d tokens, seed %d) with adapters %s; fee %s wei",
+                    chat ? "tellChatStory" : "tellStory", prompt, options.maxTokens(), options.seed(),
                     stack.adapters().stream().map(a -> a.name() + " x" + a.weight() / 1e4).toList(), fee));
-            requestReceipt = storyTeller.tellStory(modelId, adapters, options.prompt(),
-                    BigInteger.valueOf(options.maxTokens()), BigInteger.valueOf(options.seed()), fee).send();
+            BigInteger maxTokens = BigInteger.valueOf(options.maxTokens());
+            BigInteger seed = BigInteger.valueOf(options.seed());
+            requestReceipt = (chat
+                    ? storyTeller.tellChatStory(modelId, adapters, chatMessages(prompt), maxTokens, seed, fee)
+                    : storyTeller.tellStory(modelId, adapters, prompt, maxTokens, seed, fee)).send();
             requestId = StoryTeller.getStoryRequestedEvents(requestReceipt).getFirst().requestId;
         } catch (Exception e) {
             progress("FAILED to send the request: " + rootMessage(e));
@@ -219,8 +271,14 @@ public final class LocalDemo {
         int status = story.component2().intValue();
         if (status == 2) {
             System.out.println("=== story (request " + requestIdHex + ") ===");
-            // The output is the continuation; the prompt is the story's opening.
-            System.out.println(options.prompt() + story.component5());
+            if (chat) {
+                // The output is the assistant's reply to the user's message.
+                System.out.println("> " + prompt);
+                System.out.println(story.component5());
+            } else {
+                // The output is the continuation; the prompt is the story's opening.
+                System.out.println(prompt + story.component5());
+            }
             System.out.println("=== end of story ===");
         } else {
             System.out.println("=== the oracle reported a failure (status " + status + ") ===");
@@ -370,7 +428,8 @@ public final class LocalDemo {
         Integer blockTime = null;
         Integer anvilPort = null;
         Integer oraclePort = null;
-        String prompt = "Once upon a time";
+        String prompt = null;
+        Path model = null;
         int maxTokens = 96;
         long seed = 42;
         int timeout = 180;
@@ -393,6 +452,7 @@ public final class LocalDemo {
                         throw new IllegalArgumentException("--prompt must not be empty");
                     }
                 }
+                case "--model" -> model = Path.of(value(rest, ++i, arg));
                 case "--max-tokens" -> maxTokens = positive(arg, value(rest, ++i, arg));
                 case "--seed" -> {
                     String text = value(rest, ++i, arg);
@@ -408,7 +468,7 @@ public final class LocalDemo {
             }
         }
         return new Options(keepRunning, blockTime, prompt, maxTokens, seed, oracleProcess, anvilPort, oraclePort,
-                timeout, endpointsFile.toAbsolutePath());
+                timeout, endpointsFile.toAbsolutePath(), model);
     }
 
     private static String value(List<String> args, int index, String option) {
