@@ -52,8 +52,9 @@ public final class LocalDemo {
 
     private final long t0 = System.nanoTime();
 
-    static final String STORY_OPENING = "Once upon a time";
-    static final String CHAT_STORY_REQUEST = "Tell me a short story that begins with \"" + STORY_OPENING + "\".";
+    public static final String STORY_OPENING = "Once upon a time";
+    /** The user message of a chat model's story when --prompt is not given. */
+    public static final String CHAT_STORY_REQUEST = "Tell me a short story that begins with \"" + STORY_OPENING + "\".";
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** Parsed options; a null {@code prompt} is the default for the model's prompt format, a null {@code model} stories260K. */
