@@ -9,7 +9,6 @@ import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,54 +30,22 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code --help} for the options; {@code --keep-running} leaves the stack up for your own contracts.
  */
 public final class LocalDemo {
-    private static final String USAGE = """
-            usage: scripts/demo [options]
-              --keep-running       leave chain, IPFS and oracle running after the story; print endpoints (with
-                                   a dev API key for /v1/completions) as JSON and write them to --endpoints-file
-              --endpoints-file F   where --keep-running writes the endpoints JSON (default <tmp>/loracle-dev-stack.json)
-              --block-time N       mine a block every N seconds instead of one per transaction
-              --model FILE         serve this GGUF instead of stories260K (Llama 3, Qwen2.5, TinyLlama, ...): registered
-                                   under its general.name with its sha256 and numeric profile, adapters made for
-                                   its shape; a model with a chat template gets the prompt as a chat message
-              --prompt TEXT        opening of the story (default "Once upon a time"); with a chat model, the
-                                   user's message (default: asks for a short story that opens that way)
-              --max-tokens N       story length in tokens (default 96)
-              --seed N             sampling seed (default 42)
-              --oracle-process     run the oracle node as a child JVM instead of inside this one
-              --anvil-port N       fixed port for Anvil (default: a free port)
-              --oracle-port N      fixed port for the oracle REST API (default: a free port)
-              --timeout SECONDS    how long to wait for the story (default 180)
-              --help               this text""";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final long t0 = System.nanoTime();
 
-    public static final String STORY_OPENING = "Once upon a time";
-    /** The user message of a chat model's story when --prompt is not given. */
-    public static final String CHAT_STORY_REQUEST = "Tell me a short story that begins with \"" + STORY_OPENING + "\".";
-    private static final JsonMapper JSON = JsonMapper.builder().build();
-
-    /** Parsed options; a null {@code prompt} is the default for the model's prompt format, a null {@code model} stories260K. */
-    record Options(boolean keepRunning, Integer blockTime, String prompt, int maxTokens, long seed,
-            boolean oracleProcess, Integer anvilPort, Integer oraclePort, int timeoutSeconds, Path endpointsFile,
-            Path model) {
-
-        String promptFor(DemoModel served) {
-            return prompt != null ? prompt : served.chat() ? CHAT_STORY_REQUEST : STORY_OPENING;
-        }
-    }
-
     public static void main(String[] args) {
-        Options options;
+        DemoOptions options;
         try {
-            options = parse(args);
+            options = DemoOptions.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
-            System.err.println(USAGE);
+            System.err.println(DemoOptions.USAGE);
             System.exit(2);
             return;
         }
         if (options == null) {
-            System.out.println(USAGE);
+            System.out.println(DemoOptions.USAGE);
             return;
         }
         int status = new LocalDemo().run(options);
@@ -90,15 +57,15 @@ public final class LocalDemo {
      * end-to-end test that keeps the README's main command working).
      */
     public static int runForExitCode(String... args) {
-        Options options = parse(args);
+        DemoOptions options = DemoOptions.parse(args);
         if (options == null) {
-            System.out.println(USAGE);
+            System.out.println(DemoOptions.USAGE);
             return 0;
         }
         return new LocalDemo().run(options);
     }
 
-    int run(Options options) {
+    int run(DemoOptions options) {
         DemoModel model = null;
         if (options.model() != null) {
             try {
@@ -169,9 +136,9 @@ public final class LocalDemo {
     private static String completionsHint(DevStack stack) {
         DemoModel model = stack.model();
         String body = model.chat()
-                ? "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"messages\":" + chatMessages(CHAT_STORY_REQUEST)
+                ? "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"messages\":" + chatMessages(DemoOptions.CHAT_STORY_REQUEST)
                         + ",\"max_tokens\":32}"
-                : "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"prompt\":\"" + STORY_OPENING
+                : "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"prompt\":\"" + DemoOptions.STORY_OPENING
                         + "\",\"max_tokens\":32}";
         return (model.chat() ? "chat completions" : "completions") + " API (dev key " + OracleSettings.DEV_API_KEY
                 + "): curl -s " + stack.oracleRestUrl() + (model.chat() ? "/v1/chat/completions" : "/v1/completions")
@@ -184,7 +151,7 @@ public final class LocalDemo {
         return JSON.writeValueAsString(List.of(Map.of("role", "user", "content", userMessage)));
     }
 
-    private boolean tellStory(DevStack stack, Options options) {
+    private boolean tellStory(DevStack stack, DemoOptions options) {
         OracleRestClient rest = stack.oracleRest();
         Web3j web3j = stack.anvil().web3j();
         JsonNode memoryBefore = runtimeOrNull(rest);
@@ -419,75 +386,6 @@ public final class LocalDemo {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
-        }
-    }
-
-    /** Parses the command line; null means --help. */
-    static Options parse(String[] args) {
-        boolean keepRunning = false;
-        boolean oracleProcess = false;
-        Integer blockTime = null;
-        Integer anvilPort = null;
-        Integer oraclePort = null;
-        String prompt = null;
-        Path model = null;
-        int maxTokens = 96;
-        long seed = 42;
-        int timeout = 180;
-        Path endpointsFile = Path.of(System.getProperty("java.io.tmpdir"), "loracle-dev-stack.json");
-        List<String> rest = new ArrayList<>(List.of(args));
-        for (int i = 0; i < rest.size(); i++) {
-            String arg = rest.get(i);
-            switch (arg) {
-                case "--help", "-h" -> {
-                    return null;
-                }
-                case "--keep-running" -> keepRunning = true;
-                case "--oracle-process" -> oracleProcess = true;
-                case "--block-time" -> blockTime = positive(arg, value(rest, ++i, arg));
-                case "--anvil-port" -> anvilPort = positive(arg, value(rest, ++i, arg));
-                case "--oracle-port" -> oraclePort = positive(arg, value(rest, ++i, arg));
-                case "--prompt" -> {
-                    prompt = value(rest, ++i, arg);
-                    if (prompt.isBlank()) {
-                        throw new IllegalArgumentException("--prompt must not be empty");
-                    }
-                }
-                case "--model" -> model = Path.of(value(rest, ++i, arg));
-                case "--max-tokens" -> maxTokens = positive(arg, value(rest, ++i, arg));
-                case "--seed" -> {
-                    String text = value(rest, ++i, arg);
-                    try {
-                        seed = Long.parseUnsignedLong(text);
-                    } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException("--seed needs an unsigned 64-bit number, got " + text);
-                    }
-                }
-                case "--timeout" -> timeout = positive(arg, value(rest, ++i, arg));
-                case "--endpoints-file" -> endpointsFile = Path.of(value(rest, ++i, arg));
-                default -> throw new IllegalArgumentException("unknown option " + arg);
-            }
-        }
-        return new Options(keepRunning, blockTime, prompt, maxTokens, seed, oracleProcess, anvilPort, oraclePort,
-                timeout, endpointsFile.toAbsolutePath(), model);
-    }
-
-    private static String value(List<String> args, int index, String option) {
-        if (index >= args.size()) {
-            throw new IllegalArgumentException(option + " needs a value");
-        }
-        return args.get(index);
-    }
-
-    private static int positive(String option, String text) {
-        try {
-            int value = Integer.parseInt(text);
-            if (value <= 0) {
-                throw new IllegalArgumentException(option + " must be positive, got " + text);
-            }
-            return value;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " needs a number, got " + text);
         }
     }
 }
