@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loracle.oracle.devstack.DemoOptions;
+import dev.loracle.oracle.devstack.DemoModel;
 import dev.loracle.oracle.devstack.LocalDemo;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -46,8 +46,8 @@ class LocalDemoIT {
         // The node starts only when the chain registers exactly this file's sha256 and the profile it runs.
         assertTrue(run.out().contains("model " + generalName + " (" + modelId(generalName) + ")"), "registers general.name");
         assertTrue(run.out().contains("style adapters for " + generalName + " published"), "adapters for its shape");
-        assertTrue(run.out().contains("sending tellChatStory(\"" + DemoOptions.CHAT_STORY_REQUEST + "\""), "a CHAT request");
-        assertTrue(run.out().contains("> " + DemoOptions.CHAT_STORY_REQUEST + "\n"), "prints the user's message");
+        assertTrue(run.out().contains("sending tellChatStory(\"" + DemoModel.CHAT_STORY_REQUEST + "\""), "a CHAT request");
+        assertTrue(run.out().contains("> " + DemoModel.CHAT_STORY_REQUEST + "\n"), "prints the user's message");
     }
 
     @Test

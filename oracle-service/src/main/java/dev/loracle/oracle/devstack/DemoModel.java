@@ -19,7 +19,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The base model a dev stack registers on its chain and serves: stories260K (the offline default) or any GGUF the
@@ -37,6 +39,11 @@ import java.util.Objects;
  */
 public record DemoModel(String name, Path weights, Path tokenizer, String uri, ModelShape shape,
         NumericProfile profile, boolean chat) {
+    /** The RAW story opening the demo sends when no prompt is given. */
+    public static final String STORY_OPENING = "Once upon a time";
+    /** The user message the demo sends a chat model when no prompt is given. */
+    public static final String CHAT_STORY_REQUEST = "Tell me a short story that begins with \"" + STORY_OPENING + "\".";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
     /** The node's default attach mode ({@code loracle.model.attach-mode}), part of the registered profile. */
     private static final String NODE_ATTACH_MODE = "UNMERGED";
 
@@ -94,6 +101,29 @@ public record DemoModel(String name, Path weights, Path tokenizer, String uri, M
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("cannot use model file " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The story prompt when none is given: a chat message asking for a story, else the story's opening. */
+    public String defaultPrompt() {
+        return chat ? CHAT_STORY_REQUEST : STORY_OPENING;
+    }
+
+    /** The CHAT prompt of a one-message conversation: {@code [{"role":"user","content":...}]}. */
+    public static String chatMessages(String userMessage) {
+        return JSON.writeValueAsString(List.of(Map.of("role", "user", "content", userMessage)));
+    }
+
+    /** A call of the node's OpenAI-style API that suits this model: its path and JSON body. */
+    public record ApiExample(String path, String body) {}
+
+    /** Chat completions with the default story request for a chat model, else text completions of the opening. */
+    public ApiExample apiExample(int maxTokens) {
+        String model = JSON.writeValueAsString(name);
+        return chat
+                ? new ApiExample("/v1/chat/completions", "{\"model\":" + model + ",\"messages\":"
+                        + chatMessages(CHAT_STORY_REQUEST) + ",\"max_tokens\":" + maxTokens + "}")
+                : new ApiExample("/v1/completions", "{\"model\":" + model + ",\"prompt\":"
+                        + JSON.writeValueAsString(STORY_OPENING) + ",\"max_tokens\":" + maxTokens + "}");
     }
 
     /** {@code general.name}, else the file name without {@code .gguf}. */

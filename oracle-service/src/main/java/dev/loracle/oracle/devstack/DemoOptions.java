@@ -32,13 +32,9 @@ public record DemoOptions(boolean keepRunning, Integer blockTime, String prompt,
               --timeout SECONDS    how long to wait for the story (default 180)
               --help               this text""";
 
-    /** The RAW story opening when --prompt is not given. */
-    public static final String STORY_OPENING = "Once upon a time";
-    /** The user message of a chat model's story when --prompt is not given. */
-    public static final String CHAT_STORY_REQUEST = "Tell me a short story that begins with \"" + STORY_OPENING + "\".";
-    /** The prompt sent for {@code served}: --prompt, else the story opening (RAW) or a request for a story (CHAT). */
+    /** The prompt sent for {@code served}: --prompt, else the model's default story prompt. */
     public String promptFor(DemoModel served) {
-        return prompt != null ? prompt : served.chat() ? CHAT_STORY_REQUEST : STORY_OPENING;
+        return prompt != null ? prompt : served.defaultPrompt();
     }
 
     /** Parses the command line; null means --help. */

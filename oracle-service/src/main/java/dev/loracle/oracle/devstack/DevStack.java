@@ -305,10 +305,10 @@ public final class DevStack implements AutoCloseable {
         json.append("  \"oracleRest\": \"").append(oracleSettings.restUrl()).append("\",\n");
         json.append("  \"devApiKey\": \"").append(OracleSettings.DEV_API_KEY).append("\",\n");
         json.append("  \"devAdminKey\": \"").append(OracleSettings.DEV_ADMIN_KEY).append("\",\n");
-        json.append("  \"completions\": {\"url\": \"").append(oracleSettings.restUrl()).append("/v1/completions\", ")
-                .append("\"header\": \"Authorization: Bearer ").append(OracleSettings.DEV_API_KEY).append("\", ")
-                .append("\"body\": {\"model\": ").append(jsonString(model.name()))
-                .append(", \"prompt\": \"Once upon a time\", \"max_tokens\": 32}},\n");
+        DemoModel.ApiExample call = model.apiExample(32);
+        json.append("  \"completions\": {\"url\": \"").append(oracleSettings.restUrl()).append(call.path())
+                .append("\", \"header\": \"Authorization: Bearer ").append(OracleSettings.DEV_API_KEY).append("\", ")
+                .append("\"body\": ").append(call.body()).append("},\n");
         json.append("  \"userAccount\": \"").append(DevAccounts.get(USER_ACCOUNT).getAddress()).append("\",\n");
         json.append("  \"userPrivateKey\": \"").append(Numeric.toHexStringWithPrefixZeroPadded(
                 DevAccounts.get(USER_ACCOUNT).getEcKeyPair().getPrivateKey(), 64)).append("\",\n");

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.web3j.protocol.Web3j;
@@ -20,7 +19,6 @@ import org.web3j.tuples.generated.Tuple5;
 import org.web3j.tx.TransactionManager;
 import org.web3j.utils.Numeric;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The one-command local demo: brings up {@link DevStack} (stories260K, or the GGUF named by {@code --model}), asks the
@@ -30,8 +28,6 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code --help} for the options; {@code --keep-running} leaves the stack up for your own contracts.
  */
 public final class LocalDemo {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
-
     private final long t0 = System.nanoTime();
 
     public static void main(String[] args) {
@@ -134,21 +130,10 @@ public final class LocalDemo {
 
     /** A curl command for the node's OpenAI-style API: chat completions for a chat model, else text completions. */
     private static String completionsHint(DevStack stack) {
-        DemoModel model = stack.model();
-        String body = model.chat()
-                ? "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"messages\":" + chatMessages(DemoOptions.CHAT_STORY_REQUEST)
-                        + ",\"max_tokens\":32}"
-                : "{\"model\":" + JSON.writeValueAsString(model.name()) + ",\"prompt\":\"" + DemoOptions.STORY_OPENING
-                        + "\",\"max_tokens\":32}";
-        return (model.chat() ? "chat completions" : "completions") + " API (dev key " + OracleSettings.DEV_API_KEY
-                + "): curl -s " + stack.oracleRestUrl() + (model.chat() ? "/v1/chat/completions" : "/v1/completions")
-                + " -H 'Authorization: Bearer " + OracleSettings.DEV_API_KEY + "' -H 'Content-Type: application/json' -d '"
-                + body.replace("'", "'\\''") + "'";
-    }
-
-    /** The CHAT prompt of a one-message conversation: {@code [{"role":"user","content":...}]}. */
-    static String chatMessages(String userMessage) {
-        return JSON.writeValueAsString(List.of(Map.of("role", "user", "content", userMessage)));
+        DemoModel.ApiExample call = stack.model().apiExample(32);
+        return "completions API (dev key " + OracleSettings.DEV_API_KEY + "): curl -s " + stack.oracleRestUrl()
+                + call.path() + " -H 'Authorization: Bearer " + OracleSettings.DEV_API_KEY
+                + "' -H 'Content-Type: application/json' -d '" + call.body().replace("'", "'\\''") + "'";
     }
 
     private boolean tellStory(DevStack stack, DemoOptions options) {
@@ -178,7 +163,7 @@ public final class LocalDemo {
             BigInteger maxTokens = BigInteger.valueOf(options.maxTokens());
             BigInteger seed = BigInteger.valueOf(options.seed());
             requestReceipt = (chat
-                    ? storyTeller.tellChatStory(modelId, adapters, chatMessages(prompt), maxTokens, seed, fee)
+                    ? storyTeller.tellChatStory(modelId, adapters, DemoModel.chatMessages(prompt), maxTokens, seed, fee)
                     : storyTeller.tellStory(modelId, adapters, prompt, maxTokens, seed, fee)).send();
             requestId = StoryTeller.getStoryRequestedEvents(requestReceipt).getFirst().requestId;
         } catch (Exception e) {

@@ -68,6 +68,21 @@ class DemoModelTest {
     }
 
     @Test
+    void apiExampleSuitsThePromptFormat() throws Exception {
+        var json = tools.jackson.databind.json.JsonMapper.builder().build();
+        DemoModel.ApiExample chat = DemoModel.fromGguf(MODELS.resolve("arch/qwen2-tiny.gguf")).apiExample(32);
+        assertThat(chat.path()).isEqualTo("/v1/chat/completions");
+        var body = json.readTree(chat.body());
+        assertThat(body.path("model").asString()).isEqualTo("qwen2-tiny-random");
+        assertThat(body.path("messages").get(0).path("role").asString()).isEqualTo("user");
+        assertThat(body.path("messages").get(0).path("content").asString()).isEqualTo(DemoModel.CHAT_STORY_REQUEST);
+        DemoModel.ApiExample raw = DemoModel.stories260K(MODELS).apiExample(16);
+        assertThat(raw.path()).isEqualTo("/v1/completions");
+        assertThat(json.readTree(raw.body()).path("prompt").asString()).isEqualTo("Once upon a time");
+        assertThat(json.readTree(raw.body()).path("max_tokens").asInt()).isEqualTo(16);
+    }
+
+    @Test
     void stories260KDefault() {
         DemoModel model = DemoModel.stories260K(MODELS);
         assertThat(model.name()).isEqualTo(DevChainDeployer.DEFAULT_MODEL_NAME);

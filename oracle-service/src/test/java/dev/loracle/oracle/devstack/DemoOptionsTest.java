@@ -22,7 +22,7 @@ class DemoOptionsTest {
         assertThat(options.model()).isEqualTo(Path.of("/m/llama3.gguf"));
         assertThat(options.maxTokens()).isEqualTo(16);
         DemoModel chat = DemoModel.fromGguf(DevChainDeployer.modelsDir().resolve("arch/llama3-tiny.gguf"));
-        assertThat(options.promptFor(chat)).isEqualTo(DemoOptions.CHAT_STORY_REQUEST);
+        assertThat(options.promptFor(chat)).isEqualTo(DemoModel.CHAT_STORY_REQUEST);
         DemoOptions withPrompt = DemoOptions.parse(new String[] {"--model", "x.gguf", "--prompt", "Hi there"});
         assertThat(withPrompt.promptFor(chat)).isEqualTo("Hi there");
     }
