@@ -40,6 +40,22 @@ describe("StoryTeller", function () {
       .to.be.revertedWithCustomError(storyTeller, "NotRefundable").withArgs(requestId, 2);
   });
 
+  it("sends a chat story as CHAT messages for the model's template", async function () {
+    const { coordinator, storyTeller, user } = await loadFixture(deployCoordinator);
+    const messages = JSON.stringify([{ role: "user", content: "Tell me a story." }]);
+    const fee = await storyTeller.quoteStory(MODEL_ID, 1, 16);
+    const receipt = await (await storyTeller.connect(user).tellChatStory(MODEL_ID, adapters(1), messages, 16, 7,
+      { value: fee })).wait();
+    const event = receipt.logs.map((l) => { try { return coordinator.interface.parseLog(l); } catch { return null; } })
+      .find((e) => e?.name === "InferenceRequested");
+    const request = toRequest(event.args.request);
+    expect(request.promptFormat).to.equal(1n);
+    expect(ethers.toUtf8String(request.prompt)).to.equal(messages);
+    expect((await storyTeller.stories(event.args.requestId)).prompt).to.equal(messages);
+    const { request: raw } = await tellStory(storyTeller, coordinator, user);
+    expect(raw.promptFormat).to.equal(0n);
+  });
+
   it("returns an excess payment and rejects an underpayment", async function () {
     const { coordinator, storyTeller, user } = await loadFixture(deployCoordinator);
     const fee = await storyTeller.quoteStory(MODEL_ID, 1, 16);

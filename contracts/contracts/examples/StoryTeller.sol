@@ -72,7 +72,7 @@ contract StoryTeller is InferenceConsumer {
     /// @notice Asks for a story; pays the coordinator's quote and returns any excess to the caller.
     /// @param modelId A registered, enabled model.
     /// @param styleAdapters LoRA adapters steering the style (1..maxAdapters).
-    /// @param prompt Opening of the story.
+    /// @param prompt Opening of the story (raw text the model continues).
     /// @param maxTokens Story length in tokens.
     /// @param seed Sampling seed (same seed, same story).
     /// @return requestId The coordinator's request id.
@@ -83,6 +83,31 @@ contract StoryTeller is InferenceConsumer {
         uint32 maxTokens,
         uint64 seed
     ) external payable returns (uint256 requestId) {
+        return _tell(modelId, styleAdapters, prompt, IInferenceCoordinator.PromptFormat.Raw, maxTokens, seed);
+    }
+
+    /// @notice `tellStory` for a chat (instruction-tuned) model: the oracle renders `messages` with the model's chat
+    /// template and the story is the assistant's reply.
+    /// @param messages A JSON list of chat messages, e.g. [{"role":"user","content":"Tell me a story."}].
+    /// @return requestId The coordinator's request id.
+    function tellChatStory(
+        bytes32 modelId,
+        IInferenceCoordinator.Adapter[] calldata styleAdapters,
+        string calldata messages,
+        uint32 maxTokens,
+        uint64 seed
+    ) external payable returns (uint256 requestId) {
+        return _tell(modelId, styleAdapters, messages, IInferenceCoordinator.PromptFormat.Chat, maxTokens, seed);
+    }
+
+    function _tell(
+        bytes32 modelId,
+        IInferenceCoordinator.Adapter[] calldata styleAdapters,
+        string calldata prompt,
+        IInferenceCoordinator.PromptFormat promptFormat,
+        uint32 maxTokens,
+        uint64 seed
+    ) private returns (uint256 requestId) {
         uint32 callbackGas = _callbackGas(maxTokens);
         uint256 fee = coordinator.quoteFee(modelId, styleAdapters.length, maxTokens, callbackGas);
         if (msg.value < fee) revert InsufficientPayment(fee, msg.value);
@@ -91,7 +116,7 @@ contract StoryTeller is InferenceConsumer {
             modelId,
             styleAdapters,
             bytes(prompt),
-            IInferenceCoordinator.PromptFormat.Raw,
+            promptFormat,
             maxTokens,
             TEMPERATURE,
             TOP_P,

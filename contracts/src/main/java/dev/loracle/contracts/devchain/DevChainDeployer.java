@@ -94,6 +94,12 @@ public final class DevChainDeployer {
                     NumericProfile.DEV_DEFAULT, BigInteger.TEN.pow(9));
         }
 
+        /** Another model: its name (hashed into the modelId) and informational URI. */
+        public Config withModel(String newModelName, String newModelUri) {
+            return new Config(newModelName, weightsHash, newModelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
+                    oracles, storyTimeoutSeconds, exclusiveWindowSeconds, profile, callbackGasPrice);
+        }
+
         public Config withProfile(NumericProfile newProfile) {
             return new Config(modelName, weightsHash, modelUri, baseFee, feePerToken, feePerAdapter, maxTokens,
                     oracles, storyTimeoutSeconds, exclusiveWindowSeconds, newProfile, callbackGasPrice);

@@ -3,13 +3,10 @@ package dev.loracle.runtime.cli;
 import dev.loracle.runtime.engine.BackendKind;
 import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.InferenceEngine;
-import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.model.LoadedModel;
 import dev.loracle.runtime.model.ModelConfig;
 import dev.loracle.runtime.model.RandomModel;
-import dev.loracle.runtime.model.WeightFormat;
 import dev.loracle.runtime.tensor.MatVec;
-import dev.loracle.runtime.tensor.ParallelRunner;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -19,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -34,17 +32,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--random-shape", description = "random-weight model: 110m | 1b | 260k | dim,hidden,layers,heads,kvheads,vocab[,context]")
     String randomShape;
 
-    @Option(names = "--quant", defaultValue = "q8_0", description = "f32 | q8_0 | q4_0 | as_file (default ${DEFAULT-VALUE})")
-    String quant;
-
-    @Option(names = "--threads", description = "matmul threads (default: available processors)")
-    Integer threads;
+    @Mixin
+    EngineOptions engineOptions;
 
     @Option(names = "--backend", defaultValue = "auto", description = "auto | cpu | cuda (default ${DEFAULT-VALUE})")
     String backend;
-
-    @Option(names = "--kv", defaultValue = "f32")
-    String kv;
 
     @Option(names = "--dot", defaultValue = "both", description = "float | int8 | both (default ${DEFAULT-VALUE}): how quantized matmuls multiply")
     String dot;
@@ -79,27 +71,22 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if ((model == null) == (randomShape == null)) throw new IllegalArgumentException("give a MODEL file or --random-shape, not both");
-        int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         boolean both = dot.equalsIgnoreCase("both");
         MatVec.DotMode dotMode = both ? MatVec.DotMode.DEFAULT : MatVec.DotMode.valueOf(dot.toUpperCase(Locale.ROOT));
-        WeightFormat format = WeightFormat.parse(quant);
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         PrintWriter out = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
         InferenceEngine engine;
         if (model != null) {
-            engine = InferenceEngine.open(EngineConfig.of(model).withQuant(format).withThreads(t).withKvCache(KvCacheType.parse(kv))
+            engine = InferenceEngine.open(engineOptions.applyTo(EngineConfig.of(model))
                     .withBackend(BackendKind.parse(backend)).withDotMode(dotMode));
         } else {
             ModelConfig c = RandomModel.parseShape(randomShape);
             Arena arena = Arena.ofShared();
             long t0 = System.nanoTime();
-            LoadedModel m;
-            try (ParallelRunner pool = new ParallelRunner(t)) {
-                m = RandomModel.create(c, format == WeightFormat.AS_FILE ? WeightFormat.F32 : format, 42, arena, pool);
-            }
+            LoadedModel m = engineOptions.randomModel(c, arena);
             out.printf(Locale.ROOT, "generated random model in %.1f s%n", (System.nanoTime() - t0) / 1e9);
-            engine = InferenceEngine.create(EngineConfig.of(Path.of("random:" + randomShape)).withQuant(format).withThreads(t)
-                    .withKvCache(KvCacheType.parse(kv)).withBackend(BackendKind.parse(backend)).withDotMode(dotMode), m, arena);
+            engine = InferenceEngine.create(engineOptions.applyTo(EngineConfig.of(Path.of("random:" + randomShape)))
+                    .withBackend(BackendKind.parse(backend)).withDotMode(dotMode), m, arena);
         }
         try (engine) {
             Map<String, Double> figures = new RuntimeBench(engine, new RuntimeBench.Settings(prefill, decode, adapters, rank, bandwidthMiB << 20, both), out).run();

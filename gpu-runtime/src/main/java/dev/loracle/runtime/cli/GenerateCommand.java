@@ -9,12 +9,10 @@ import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.InferenceEngine;
-import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.lora.LoadOptions;
 import dev.loracle.runtime.lora.LoraAdapter;
 import dev.loracle.runtime.lora.PeftAdapter;
 import dev.loracle.runtime.lora.WeightedAdapter;
-import dev.loracle.runtime.model.WeightFormat;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,10 +21,12 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate text, optionally with LoRA adapters attached.")
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate text, optionally with LoRA adapters attached.",
+        defaultValueProvider = EngineOptions.QuantAsFile.class)
 final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -75,14 +75,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-s", "--seed"}, defaultValue = "0")
     long seed;
 
-    @Option(names = "--quant", defaultValue = "as_file", description = "f32 | q8_0 | q4_0 | as_file (default)")
-    String quant;
-
-    @Option(names = "--threads", description = "matmul threads (default: available processors)")
-    Integer threads;
-
-    @Option(names = "--kv", defaultValue = "f32", description = "KV cache: f32 | int8")
-    String kv;
+    @Mixin
+    EngineOptions engineOptions;
 
     @Option(names = "--backend", defaultValue = "auto", description = "auto | cpu | cuda (default ${DEFAULT-VALUE})")
     String backend;
@@ -93,9 +87,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         if (jsonl == (prompt != null)) throw new IllegalArgumentException("give either --prompt TEXT or --jsonl");
-        EngineConfig cfg = EngineConfig.of(model).withTokenizer(tokenizer).withQuant(WeightFormat.parse(quant))
-                .withKvCache(KvCacheType.parse(kv)).withBackend(BackendKind.parse(backend));
-        if (threads != null) cfg = cfg.withThreads(threads);
+        EngineConfig cfg = engineOptions.applyTo(EngineConfig.of(model).withTokenizer(tokenizer))
+                .withBackend(BackendKind.parse(backend));
         if (redLine != null) cfg = cfg.withRedLineBytes(parseBytes(redLine));
         AttachMode attachMode = parseMode(mode);
         PrintWriter out = spec.commandLine().getOut();

@@ -6,15 +6,12 @@ import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.InferenceEngine;
-import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.engine.SequenceRequest;
 import dev.loracle.runtime.model.LoadedModel;
 import dev.loracle.runtime.model.ModelConfig;
 import dev.loracle.runtime.model.RandomModel;
-import dev.loracle.runtime.model.WeightFormat;
 import dev.loracle.runtime.session.KvSnapshot;
 import dev.loracle.runtime.session.KvSnapshots;
-import dev.loracle.runtime.tensor.ParallelRunner;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -25,6 +22,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -42,14 +40,8 @@ final class SessionBenchCommand implements Callable<Integer> {
             description = "random-weight model (default: the 110M shape with a 4096 context)")
     String shape;
 
-    @Option(names = "--quant", defaultValue = "q8_0")
-    String quant;
-
-    @Option(names = "--kv", defaultValue = "f32")
-    String kv;
-
-    @Option(names = "--threads", description = "matmul threads (default: available processors)")
-    Integer threads;
+    @Mixin
+    EngineOptions engineOptions;
 
     @Option(names = "--histories", split = ",", defaultValue = "256,1024,2048")
     int[] histories;
@@ -60,17 +52,12 @@ final class SessionBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ModelConfig c = RandomModel.parseShape(shape);
-        WeightFormat format = WeightFormat.parse(quant);
         try (Arena arena = Arena.ofShared()) {
-            LoadedModel m;
-            try (ParallelRunner pool = new ParallelRunner(t)) {
-                m = RandomModel.create(c, format == WeightFormat.AS_FILE ? WeightFormat.F32 : format, 42, arena, pool);
-            }
-            EngineConfig cfg = EngineConfig.of(Path.of("random:" + shape)).withQuant(format).withThreads(t)
-                    .withKvCache(KvCacheType.parse(kv)).withBackend(BackendKind.CPU).withPrefixCache(true).withStepTokens(512);
-            out.printf(Locale.ROOT, "model %s, %s, KV %s, %d threads, turn k+1 adds %d tokens%n", shape, format, kv, t, turnTokens);
+            LoadedModel m = engineOptions.randomModel(c, arena);
+            EngineConfig cfg = engineOptions.applyTo(EngineConfig.of(Path.of("random:" + shape))).withBackend(BackendKind.CPU).withPrefixCache(true).withStepTokens(512);
+            out.printf(Locale.ROOT, "model %s, %s, KV %s, %d threads, turn k+1 adds %d tokens%n", shape,
+                    engineOptions.format(), engineOptions.kv, engineOptions.threads(), turnTokens);
             out.printf(Locale.ROOT, "%8s %12s %12s %8s %14s %12s %12s%n", "history", "full ms", "snapshot ms", "ratio",
                     "snapshot B", "B/turn(64)", "capture ms");
             KvSnapshots.AdapterSet base = new KvSnapshots.AdapterSet(List.of(), AttachMode.UNMERGED, "base");

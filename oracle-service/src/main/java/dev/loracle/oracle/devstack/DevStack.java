@@ -20,12 +20,14 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.web3j.utils.Numeric;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The whole local system in one object: an Anvil chain, a real IPFS node, the contracts deployed and configured
- * (model stories260K registered, dev account 1 as the oracle), two example style adapters published to IPFS, and an
- * oracle node on the embedded defaults (H2 file journal, CPU backend, stories260K from the models directory), either
- * inside this JVM or as a child JVM. {@link #close()} stops everything it started, in reverse order; a JVM shutdown
+ * (the base model registered with its weights hash and numeric profile, dev account 1 as the oracle), two example
+ * style adapters for the model's shape published to IPFS, and an oracle node on the embedded defaults (H2 file
+ * journal, CPU backend, the model: stories260K from the models directory unless {@link Builder#model} names another),
+ * either inside this JVM or as a child JVM. {@link #close()} stops everything it started, in reverse order; a JVM shutdown
  * hook does the same on Ctrl-C.
  */
 public final class DevStack implements AutoCloseable {
@@ -37,6 +39,8 @@ public final class DevStack implements AutoCloseable {
     public static final int ORACLE_ACCOUNT = 1;
     public static final int USER_ACCOUNT = 2;
 
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
     private final Builder options;
     private final Map<String, Long> stageMillis = new LinkedHashMap<>();
     private final List<AutoCloseable> started = new ArrayList<>();
@@ -47,6 +51,7 @@ public final class DevStack implements AutoCloseable {
     private IpfsNodeProcess ipfs;
     private Deployment deployment;
     private List<ExampleAdapters.Published> adapters = List.of();
+    private DemoModel model;
     private OracleSettings oracleSettings;
     private boolean closed;
 
@@ -65,6 +70,7 @@ public final class DevStack implements AutoCloseable {
         private Integer oraclePort;
         private Path workDir;
         private Path modelsDir;
+        private DemoModel model;
         private OracleMode oracleMode = OracleMode.IN_PROCESS;
         private Consumer<String> progress = line -> { };
         private Duration oracleReadyTimeout = Duration.ofSeconds(90);
@@ -98,6 +104,12 @@ public final class DevStack implements AutoCloseable {
         /** Models directory; default as {@link DevChainDeployer#modelsDir()} (loracle.models.dir, ORACLE_MODELS_DIR). */
         public Builder modelsDir(Path dir) {
             this.modelsDir = dir;
+            return this;
+        }
+
+        /** The base model to register and serve (e.g. {@link DemoModel#fromGguf}); default stories260K from the models directory. */
+        public Builder model(DemoModel served) {
+            this.model = served;
             return this;
         }
 
@@ -139,9 +151,9 @@ public final class DevStack implements AutoCloseable {
 
     private void startInfrastructure() {
         Path models = options.modelsDir != null ? options.modelsDir : DevChainDeployer.modelsDir();
-        Path weights = models.resolve(DevChainDeployer.DEFAULT_WEIGHTS_FILE);
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalStateException("model not found: " + weights + " (set ORACLE_MODELS_DIR or "
+        model = options.model != null ? options.model : DemoModel.stories260K(models);
+        if (!Files.isRegularFile(model.weights())) {
+            throw new IllegalStateException("model not found: " + model.weights() + " (set ORACLE_MODELS_DIR or "
                     + "-Dloracle.models.dir to the directory holding llama2c/stories260K.bin; scripts/fetch-models "
                     + "downloads it)");
         }
@@ -172,9 +184,10 @@ public final class DevStack implements AutoCloseable {
             return ipfs.kind() + " IPFS node at " + ipfs.apiUrl();
         });
         stage("deploy", () -> {
-            byte[] weightsHash = DevChainDeployer.sha256(weights);
+            byte[] weightsHash = DevChainDeployer.sha256(model.weights());
             DevChainDeployer.Config config = DevChainDeployer.Config.defaults(weightsHash,
-                    List.of(DevAccounts.get(ORACLE_ACCOUNT).getAddress()));
+                    List.of(DevAccounts.get(ORACLE_ACCOUNT).getAddress()))
+                    .withModel(model.name(), model.uri()).withProfile(model.profile());
             try {
                 deployment = DevChainDeployer.deploy(anvil.web3j(), anvil.httpUrl(), anvil.wsUrl(), anvil.chainId(),
                         DevAccounts.get(OWNER_ACCOUNT), config);
@@ -184,12 +197,12 @@ public final class DevStack implements AutoCloseable {
             return "coordinator " + deployment.coordinator() + ", StoryTeller " + deployment.storyTeller();
         });
         stage("adapters", () -> {
-            adapters = ExampleAdapters.createAndPublish(workDir.resolve("adapters"), ipfs.client());
-            return adapters.size() + " style adapters published: " + String.join(", ",
+            adapters = ExampleAdapters.createAndPublish(workDir.resolve("adapters"), ipfs.client(), model.shape());
+            return adapters.size() + " style adapters for " + model.name() + " published: " + String.join(", ",
                     adapters.stream().map(a -> a.name() + "=" + a.cid()).toList());
         });
         oracleSettings = OracleSettings.local(anvil.httpUrl(), anvil.wsUrl(), deployment.coordinator(),
-                oracleKey(), ipfs.apiUrl().toString(), models, workDir.resolve("oracle"),
+                oracleKey(), ipfs.apiUrl().toString(), model, workDir.resolve("oracle"),
                 options.oraclePort != null ? options.oraclePort : freePort(), deployment.deployBlock());
     }
 
@@ -249,6 +262,11 @@ public final class DevStack implements AutoCloseable {
         return adapters;
     }
 
+    /** The base model registered and served. */
+    public DemoModel model() {
+        return model;
+    }
+
     public OracleSettings oracleSettings() {
         return oracleSettings;
     }
@@ -280,15 +298,17 @@ public final class DevStack implements AutoCloseable {
         json.append("  \"coordinator\": \"").append(deployment.coordinator()).append("\",\n");
         json.append("  \"storyTeller\": \"").append(deployment.storyTeller()).append("\",\n");
         json.append("  \"modelId\": \"").append(deployment.modelId()).append("\",\n");
+        json.append("  \"modelName\": ").append(jsonString(model.name())).append(",\n");
+        json.append("  \"promptFormat\": \"").append(model.chat() ? "CHAT" : "RAW").append("\",\n");
         json.append("  \"oracle\": \"").append(DevAccounts.get(ORACLE_ACCOUNT).getAddress()).append("\",\n");
         json.append("  \"ipfsApi\": \"").append(ipfs.apiUrl()).append("\",\n");
         json.append("  \"oracleRest\": \"").append(oracleSettings.restUrl()).append("\",\n");
         json.append("  \"devApiKey\": \"").append(OracleSettings.DEV_API_KEY).append("\",\n");
         json.append("  \"devAdminKey\": \"").append(OracleSettings.DEV_ADMIN_KEY).append("\",\n");
-        json.append("  \"completions\": {\"url\": \"").append(oracleSettings.restUrl()).append("/v1/completions\", ")
-                .append("\"header\": \"Authorization: Bearer ").append(OracleSettings.DEV_API_KEY).append("\", ")
-                .append("\"body\": {\"model\": \"").append(OracleSettings.MODEL_NAME)
-                .append("\", \"prompt\": \"Once upon a time\", \"max_tokens\": 32}},\n");
+        DemoModel.ApiExample call = model.apiExample(32);
+        json.append("  \"completions\": {\"url\": \"").append(oracleSettings.restUrl()).append(call.path())
+                .append("\", \"header\": \"Authorization: Bearer ").append(OracleSettings.DEV_API_KEY).append("\", ")
+                .append("\"body\": ").append(call.body()).append("},\n");
         json.append("  \"userAccount\": \"").append(DevAccounts.get(USER_ACCOUNT).getAddress()).append("\",\n");
         json.append("  \"userPrivateKey\": \"").append(Numeric.toHexStringWithPrefixZeroPadded(
                 DevAccounts.get(USER_ACCOUNT).getEcKeyPair().getPrivateKey(), 64)).append("\",\n");
@@ -303,6 +323,10 @@ public final class DevStack implements AutoCloseable {
         json.append("\n  ],\n");
         json.append("  \"workDir\": \"").append(workDir).append("\"\n}");
         return json.toString();
+    }
+
+    private static String jsonString(String text) {
+        return JSON.writeValueAsString(text);
     }
 
     /** True once {@link #close()} ran (also from the Ctrl-C hook). */

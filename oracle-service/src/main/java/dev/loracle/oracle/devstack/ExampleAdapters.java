@@ -12,9 +12,10 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The two example "style" adapters of the demo: random-weight PEFT LoRA adapters for the stories260K shape with fixed
- * seeds (same bytes, same CIDs on every run), small enough that the merged model still writes fluent stories.
- * They are written as real PEFT directories and added to IPFS as UnixFS directories (CIDv1, pinned).
+ * The two example "style" adapters of the demo: random-weight PEFT LoRA adapters for the served model's shape
+ * (stories260K by default, or any Llama-layout GGUF) with fixed seeds (same model, same bytes, same CIDs on every
+ * run), small enough that the merged model still writes fluent text. They are written as real PEFT directories and
+ * added to IPFS as UnixFS directories (CIDv1, pinned).
  */
 public final class ExampleAdapters {
     /** stories260K: dim 64, hidden 172, 5 layers, 8 heads, 4 KV heads, vocab 512 (models/README.md). */
@@ -42,9 +43,29 @@ public final class ExampleAdapters {
 
     private ExampleAdapters() {}
 
-    /** Writes the styles under {@code dir/<name>} and publishes each to the IPFS node behind {@code ipfs}. */
+    /** Writes the styles for stories260K under {@code dir/<name>} and publishes each to the IPFS node behind {@code ipfs}. */
     public static List<Published> createAndPublish(Path dir, KuboRpcClient ipfs) {
-        return STYLES.stream().map(style -> publish(write(dir, style, STORIES_260K), style, ipfs)).toList();
+        return createAndPublish(dir, ipfs, STORIES_260K);
+    }
+
+    /** Writes the styles for {@code shape} under {@code dir/<name>} and publishes each to {@code ipfs}. */
+    public static List<Published> createAndPublish(Path dir, KuboRpcClient ipfs, ModelShape shape) {
+        return writeAll(dir, shape).stream().map(written -> publish(written.directory(), written.style(), ipfs)).toList();
+    }
+
+    /** One style written as a PEFT directory, not yet published. */
+    public record Written(Style style, Path directory) {}
+
+    /**
+     * Writes every style for {@code shape}: the projections they target (q, v, down) exist in every architecture of
+     * the Llama layout; any other architecture is refused, naming it.
+     */
+    public static List<Written> writeAll(Path dir, ModelShape shape) {
+        if (!ModelShape.LLAMA_LAYOUT.contains(shape.architecture())) {
+            throw new IllegalArgumentException("no example adapters for architecture '" + shape.architecture()
+                    + "': they target the Llama projection layout of " + ModelShape.LLAMA_LAYOUT);
+        }
+        return STYLES.stream().map(style -> new Written(style, write(dir, style, shape))).toList();
     }
 
     /** Writes one adapter as a PEFT directory and returns it. */

@@ -9,7 +9,6 @@ import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -22,44 +21,27 @@ import org.web3j.utils.Numeric;
 import tools.jackson.databind.JsonNode;
 
 /**
- * The one-command local demo: brings up {@link DevStack}, asks the example StoryTeller contract for a story steered by
- * the two published style adapters, waits for the {@code StoryTold} callback and prints the story, the transaction
+ * The one-command local demo: brings up {@link DevStack} (stories260K, or the GGUF named by {@code --model}), asks the
+ * example StoryTeller contract for a story steered by the two published style adapters (through the model's chat
+ * template when it has one), waits for the {@code StoryTold} callback and prints the story, the transaction
  * hashes, the time each stage took and the runtime memory before, during and after the request. Run with
  * {@code --help} for the options; {@code --keep-running} leaves the stack up for your own contracts.
  */
 public final class LocalDemo {
-    private static final String USAGE = """
-            usage: scripts/demo [options]
-              --keep-running       leave chain, IPFS and oracle running after the story; print endpoints (with
-                                   a dev API key for /v1/completions) as JSON and write them to --endpoints-file
-              --endpoints-file F   where --keep-running writes the endpoints JSON (default <tmp>/loracle-dev-stack.json)
-              --block-time N       mine a block every N seconds instead of one per transaction
-              --prompt TEXT        opening of the story (default "Once upon a time")
-              --max-tokens N       story length in tokens (default 96)
-              --seed N             sampling seed (default 42)
-              --oracle-process     run the oracle node as a child JVM instead of inside this one
-              --anvil-port N       fixed port for Anvil (default: a free port)
-              --oracle-port N      fixed port for the oracle REST API (default: a free port)
-              --timeout SECONDS    how long to wait for the story (default 180)
-              --help               this text""";
-
     private final long t0 = System.nanoTime();
 
-    record Options(boolean keepRunning, Integer blockTime, String prompt, int maxTokens, long seed,
-            boolean oracleProcess, Integer anvilPort, Integer oraclePort, int timeoutSeconds, Path endpointsFile) {}
-
     public static void main(String[] args) {
-        Options options;
+        DemoOptions options;
         try {
-            options = parse(args);
+            options = DemoOptions.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
-            System.err.println(USAGE);
+            System.err.println(DemoOptions.USAGE);
             System.exit(2);
             return;
         }
         if (options == null) {
-            System.out.println(USAGE);
+            System.out.println(DemoOptions.USAGE);
             return;
         }
         int status = new LocalDemo().run(options);
@@ -71,18 +53,31 @@ public final class LocalDemo {
      * end-to-end test that keeps the README's main command working).
      */
     public static int runForExitCode(String... args) {
-        Options options = parse(args);
+        DemoOptions options = DemoOptions.parse(args);
         if (options == null) {
-            System.out.println(USAGE);
+            System.out.println(DemoOptions.USAGE);
             return 0;
         }
         return new LocalDemo().run(options);
     }
 
-    int run(Options options) {
+    int run(DemoOptions options) {
+        DemoModel model = null;
+        if (options.model() != null) {
+            try {
+                model = DemoModel.fromGguf(options.model());
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            }
+            progress("model " + model.name() + " from " + model.weights() + ": " + model.shape().architecture()
+                    + ", dim " + model.shape().dim() + ", " + model.shape().nLayers() + " layers, profile "
+                    + model.profile() + ", prompts " + (model.chat() ? "CHAT (its chat template)" : "RAW"));
+        }
         DevStack stack;
         try {
             stack = DevStack.builder()
+                    .model(model)
                     .blockTime(options.blockTime())
                     .anvilPort(options.anvilPort())
                     .oraclePort(options.oraclePort())
@@ -121,10 +116,7 @@ public final class LocalDemo {
                 } catch (IOException e) {
                     progress("cannot write " + options.endpointsFile() + ": " + e.getMessage());
                 }
-                progress("completions API (dev key " + OracleSettings.DEV_API_KEY + "): curl -s " + stack.oracleRestUrl()
-                        + "/v1/completions -H 'Authorization: Bearer " + OracleSettings.DEV_API_KEY + "' -H 'Content-Type: "
-                        + "application/json' -d '{\"model\":\"" + OracleSettings.MODEL_NAME
-                        + "\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
+                progress(completionsHint(stack));
                 progress("stack is running; press Ctrl-C to stop it");
                 awaitCtrlC();
                 return 0;
@@ -136,7 +128,15 @@ public final class LocalDemo {
         }
     }
 
-    private boolean tellStory(DevStack stack, Options options) {
+    /** A curl command for the node's OpenAI-style API: chat completions for a chat model, else text completions. */
+    private static String completionsHint(DevStack stack) {
+        DemoModel.ApiExample call = stack.model().apiExample(32);
+        return "completions API (dev key " + OracleSettings.DEV_API_KEY + "): curl -s " + stack.oracleRestUrl()
+                + call.path() + " -H 'Authorization: Bearer " + OracleSettings.DEV_API_KEY
+                + "' -H 'Content-Type: application/json' -d '" + call.body().replace("'", "'\\''") + "'";
+    }
+
+    private boolean tellStory(DevStack stack, DemoOptions options) {
         OracleRestClient rest = stack.oracleRest();
         Web3j web3j = stack.anvil().web3j();
         JsonNode memoryBefore = runtimeOrNull(rest);
@@ -151,15 +151,20 @@ public final class LocalDemo {
                 .map(a -> new StoryTeller.Adapter(a.cidBytes(), BigInteger.valueOf(a.weight()))).toList();
         TransactionReceipt requestReceipt;
         BigInteger requestId;
+        boolean chat = stack.model().chat();
+        String prompt = options.promptFor(stack.model());
         long sentAt = System.nanoTime();
         try {
             BigInteger fee = storyTeller.quoteStory(modelId, BigInteger.valueOf(adapters.size()),
                     BigInteger.valueOf(options.maxTokens())).send();
-            progress(String.format(Locale.ROOT, "sending tellStory(\"%s\", %d tokens, seed %d) with adapters %s; fee %s wei",
-                    options.prompt(), options.maxTokens(), options.seed(),
+            progress(String.format(Locale.ROOT, "sending %s(\"%s\", %d tokens, seed %d) with adapters %s; fee %s wei",
+                    chat ? "tellChatStory" : "tellStory", prompt, options.maxTokens(), options.seed(),
                     stack.adapters().stream().map(a -> a.name() + " x" + a.weight() / 1e4).toList(), fee));
-            requestReceipt = storyTeller.tellStory(modelId, adapters, options.prompt(),
-                    BigInteger.valueOf(options.maxTokens()), BigInteger.valueOf(options.seed()), fee).send();
+            BigInteger maxTokens = BigInteger.valueOf(options.maxTokens());
+            BigInteger seed = BigInteger.valueOf(options.seed());
+            requestReceipt = (chat
+                    ? storyTeller.tellChatStory(modelId, adapters, DemoModel.chatMessages(prompt), maxTokens, seed, fee)
+                    : storyTeller.tellStory(modelId, adapters, prompt, maxTokens, seed, fee)).send();
             requestId = StoryTeller.getStoryRequestedEvents(requestReceipt).getFirst().requestId;
         } catch (Exception e) {
             progress("FAILED to send the request: " + rootMessage(e));
@@ -219,8 +224,14 @@ public final class LocalDemo {
         int status = story.component2().intValue();
         if (status == 2) {
             System.out.println("=== story (request " + requestIdHex + ") ===");
-            // The output is the continuation; the prompt is the story's opening.
-            System.out.println(options.prompt() + story.component5());
+            if (chat) {
+                // The output is the assistant's reply to the user's message.
+                System.out.println("> " + prompt);
+                System.out.println(story.component5());
+            } else {
+                // The output is the continuation; the prompt is the story's opening.
+                System.out.println(prompt + story.component5());
+            }
             System.out.println("=== end of story ===");
         } else {
             System.out.println("=== the oracle reported a failure (status " + status + ") ===");
@@ -360,73 +371,6 @@ public final class LocalDemo {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
-        }
-    }
-
-    /** Parses the command line; null means --help. */
-    static Options parse(String[] args) {
-        boolean keepRunning = false;
-        boolean oracleProcess = false;
-        Integer blockTime = null;
-        Integer anvilPort = null;
-        Integer oraclePort = null;
-        String prompt = "Once upon a time";
-        int maxTokens = 96;
-        long seed = 42;
-        int timeout = 180;
-        Path endpointsFile = Path.of(System.getProperty("java.io.tmpdir"), "loracle-dev-stack.json");
-        List<String> rest = new ArrayList<>(List.of(args));
-        for (int i = 0; i < rest.size(); i++) {
-            String arg = rest.get(i);
-            switch (arg) {
-                case "--help", "-h" -> {
-                    return null;
-                }
-                case "--keep-running" -> keepRunning = true;
-                case "--oracle-process" -> oracleProcess = true;
-                case "--block-time" -> blockTime = positive(arg, value(rest, ++i, arg));
-                case "--anvil-port" -> anvilPort = positive(arg, value(rest, ++i, arg));
-                case "--oracle-port" -> oraclePort = positive(arg, value(rest, ++i, arg));
-                case "--prompt" -> {
-                    prompt = value(rest, ++i, arg);
-                    if (prompt.isBlank()) {
-                        throw new IllegalArgumentException("--prompt must not be empty");
-                    }
-                }
-                case "--max-tokens" -> maxTokens = positive(arg, value(rest, ++i, arg));
-                case "--seed" -> {
-                    String text = value(rest, ++i, arg);
-                    try {
-                        seed = Long.parseUnsignedLong(text);
-                    } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException("--seed needs an unsigned 64-bit number, got " + text);
-                    }
-                }
-                case "--timeout" -> timeout = positive(arg, value(rest, ++i, arg));
-                case "--endpoints-file" -> endpointsFile = Path.of(value(rest, ++i, arg));
-                default -> throw new IllegalArgumentException("unknown option " + arg);
-            }
-        }
-        return new Options(keepRunning, blockTime, prompt, maxTokens, seed, oracleProcess, anvilPort, oraclePort,
-                timeout, endpointsFile.toAbsolutePath());
-    }
-
-    private static String value(List<String> args, int index, String option) {
-        if (index >= args.size()) {
-            throw new IllegalArgumentException(option + " needs a value");
-        }
-        return args.get(index);
-    }
-
-    private static int positive(String option, String text) {
-        try {
-            int value = Integer.parseInt(text);
-            if (value <= 0) {
-                throw new IllegalArgumentException(option + " must be positive, got " + text);
-            }
-            return value;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " needs a number, got " + text);
         }
     }
 }

@@ -17,7 +17,7 @@ import java.util.Objects;
  * @param coordinator InferenceCoordinator address
  * @param oraclePrivateKey 0x-hex key of the oracle account (dev accounts only: it is passed on the command line)
  * @param ipfsApiUrl IPFS RPC API base URL
- * @param modelsDir directory holding {@code llama2c/stories260K.bin} and {@code llama2c/tok512.bin}
+ * @param model the base model the node serves (its name, weights file and, for llama2.c, tokenizer file)
  * @param dataDir directory for the H2 journal file and the adapter cache; reused across restarts
  * @param httpPort port of the node's REST API and Actuator
  * @param confirmations confirmations a request log needs before it is acted on
@@ -29,7 +29,7 @@ import java.util.Objects;
  * @param jdbcUser journal database user (ignored for the embedded default)
  */
 public record OracleSettings(String rpcUrl, String wsUrl, boolean websocket, String coordinator,
-        String oraclePrivateKey, String ipfsApiUrl, Path modelsDir, Path dataDir, int httpPort, int confirmations,
+        String oraclePrivateKey, String ipfsApiUrl, DemoModel model, Path dataDir, int httpPort, int confirmations,
         int txConfirmations, long startBlock, Duration pollInterval, Duration fetchTimeout, String jdbcUrl,
         String jdbcUser) {
 
@@ -37,15 +37,13 @@ public record OracleSettings(String rpcUrl, String wsUrl, boolean websocket, Str
     public static final String DEV_ADMIN_KEY = "dev-admin-key";
     /** Completions API key of local nodes (dev only). */
     public static final String DEV_API_KEY = "dev-api-key";
-    /** Model name registered on-chain by the dev deployer (modelId = keccak256 of it). */
-    public static final String MODEL_NAME = "stories260K";
 
     public OracleSettings {
         Objects.requireNonNull(rpcUrl, "rpcUrl");
         Objects.requireNonNull(coordinator, "coordinator");
         Objects.requireNonNull(oraclePrivateKey, "oraclePrivateKey");
         Objects.requireNonNull(ipfsApiUrl, "ipfsApiUrl");
-        Objects.requireNonNull(modelsDir, "modelsDir");
+        Objects.requireNonNull(model, "model");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(pollInterval, "pollInterval");
         Objects.requireNonNull(fetchTimeout, "fetchTimeout");
@@ -54,45 +52,52 @@ public record OracleSettings(String rpcUrl, String wsUrl, boolean websocket, Str
         }
     }
 
-    /** Local defaults: 0 confirmations, 200 ms polling, 10 s fetch timeout, embedded H2. */
+    /** Local defaults (see the other {@code local}) serving stories260K from {@code modelsDir}. */
     public static OracleSettings local(String rpcUrl, String wsUrl, String coordinator, String oraclePrivateKey,
             String ipfsApiUrl, Path modelsDir, Path dataDir, int httpPort, long startBlock) {
-        return new OracleSettings(rpcUrl, wsUrl, true, coordinator, oraclePrivateKey, ipfsApiUrl, modelsDir, dataDir,
+        return local(rpcUrl, wsUrl, coordinator, oraclePrivateKey, ipfsApiUrl, DemoModel.stories260K(modelsDir),
+                dataDir, httpPort, startBlock);
+    }
+
+    /** Local defaults: 0 confirmations, 200 ms polling, 10 s fetch timeout, embedded H2. */
+    public static OracleSettings local(String rpcUrl, String wsUrl, String coordinator, String oraclePrivateKey,
+            String ipfsApiUrl, DemoModel model, Path dataDir, int httpPort, long startBlock) {
+        return new OracleSettings(rpcUrl, wsUrl, true, coordinator, oraclePrivateKey, ipfsApiUrl, model, dataDir,
                 httpPort, 0, 0, startBlock, Duration.ofMillis(200), Duration.ofSeconds(10), null, null);
     }
 
     public OracleSettings withRpc(String newRpcUrl, String newWsUrl) {
-        return new OracleSettings(newRpcUrl, newWsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, modelsDir,
+        return new OracleSettings(newRpcUrl, newWsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, model,
                 dataDir, httpPort, confirmations, txConfirmations, startBlock, pollInterval, fetchTimeout, jdbcUrl,
                 jdbcUser);
     }
 
     public OracleSettings withWebsocket(boolean enabled) {
-        return new OracleSettings(rpcUrl, wsUrl, enabled, coordinator, oraclePrivateKey, ipfsApiUrl, modelsDir,
+        return new OracleSettings(rpcUrl, wsUrl, enabled, coordinator, oraclePrivateKey, ipfsApiUrl, model,
                 dataDir, httpPort, confirmations, txConfirmations, startBlock, pollInterval, fetchTimeout, jdbcUrl,
                 jdbcUser);
     }
 
     public OracleSettings withConfirmations(int requestConfirmations, int fulfilConfirmations) {
-        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, modelsDir,
+        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, model,
                 dataDir, httpPort, requestConfirmations, fulfilConfirmations, startBlock, pollInterval, fetchTimeout,
                 jdbcUrl, jdbcUser);
     }
 
     public OracleSettings withFetchTimeout(Duration timeout) {
-        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, modelsDir,
+        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, model,
                 dataDir, httpPort, confirmations, txConfirmations, startBlock, pollInterval, timeout, jdbcUrl,
                 jdbcUser);
     }
 
     public OracleSettings withJdbc(String url, String user) {
-        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, modelsDir,
+        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, oraclePrivateKey, ipfsApiUrl, model,
                 dataDir, httpPort, confirmations, txConfirmations, startBlock, pollInterval, fetchTimeout, url, user);
     }
 
     /** The same node configuration for another oracle: its own key, data directory and port. */
     public OracleSettings forOracle(String privateKey, Path newDataDir, int newHttpPort) {
-        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, privateKey, ipfsApiUrl, modelsDir, newDataDir,
+        return new OracleSettings(rpcUrl, wsUrl, websocket, coordinator, privateKey, ipfsApiUrl, model, newDataDir,
                 newHttpPort, confirmations, txConfirmations, startBlock, pollInterval, fetchTimeout, null, null);
     }
 
@@ -124,9 +129,10 @@ public record OracleSettings(String rpcUrl, String wsUrl, boolean websocket, Str
         p.put("loracle.ipfs.api-urls[0]", ipfsApiUrl);
         p.put("loracle.ipfs.cache-dir", dataDir.resolve("adapter-cache").toString());
         p.put("loracle.ipfs.fetch-timeout", fetchTimeout.toMillis() + "ms");
-        p.put("loracle.model.name", MODEL_NAME);
-        p.put("loracle.model.path", modelsDir.resolve("llama2c/stories260K.bin").toString());
-        p.put("loracle.model.tokenizer-path", modelsDir.resolve("llama2c/tok512.bin").toString());
+        p.put("loracle.model.name", model.name());
+        p.put("loracle.model.path", model.weights().toString());
+        // Empty for a GGUF: the node takes the vocabulary (and chat template) from the model file.
+        p.put("loracle.model.tokenizer-path", model.tokenizer() == null ? "" : model.tokenizer().toString());
         p.put("loracle.model.backend", "CPU");
         p.put("loracle.api.keys[0]", DEV_API_KEY);
         p.put("loracle.api.admin-keys[0]", DEV_ADMIN_KEY);
