@@ -115,6 +115,7 @@ public final class OracleBenchmark {
                     adapterSets.add(set);
                     weightSets.add(weights);
                 }
+                CpuShares cpuBefore = CpuShares.now();
                 List<String> ids = sendBatch(chain, adapterSets, weightSets, throughputRequests);
                 long t0 = System.nanoTime();
                 long firstSeen = Long.MAX_VALUE, lastUnloaded = 0;
@@ -136,6 +137,7 @@ public final class OracleBenchmark {
                     firstSeen = Math.min(firstSeen, e.timings().seenAt());
                     lastUnloaded = Math.max(lastUnloaded, e.timings().unloadedAt() == null ? 0 : e.timings().unloadedAt());
                 }
+                String cpu = CpuShares.now().since(cpuBefore, ids.size());
                 long pendingLeft = 0;
                 for (String id : ids) if (chain.coordinator.isPending(new BigInteger(id.substring(2), 16)).send()) pendingLeft++;
                 double seconds = (lastUnloaded - firstSeen) / 1000.0;
@@ -144,6 +146,7 @@ public final class OracleBenchmark {
                 System.out.printf("  UNLOADED %d / %d, still pending on-chain %d, wall %.2f s (first event seen -> last unloaded), %.1f requests/s%n",
                         unloaded, ids.size(), pendingLeft, seconds, ids.size() / seconds);
                 System.out.printf("  (waited %.1f s after the last request was sent)%n", (System.nanoTime() - t0) / 1e9);
+                System.out.print(cpu);
                 System.out.printf("  end-to-end (event seen -> fulfilment confirmed): p50 = %d ms, p99 = %d ms%n",
                         pct(endToEndMs, 50), pct(endToEndMs, 99));
                 System.out.printf("  stages p50/p99 ms: seen->fetch %d/%d, fetch->running %d/%d, running->submitted %d/%d, submitted->confirmed %d/%d%n",
