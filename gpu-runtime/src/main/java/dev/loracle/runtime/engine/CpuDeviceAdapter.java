@@ -50,55 +50,33 @@ final class CpuDeviceAdapter implements DeviceAdapter {
     /**
      * {@code y[yOff..yOff+out) += (weight * scale) * B (A x[xOff..xOff+in))}: t_j = A_j . x (8-lane accumulation,
      * lanes summed in order), scaled, then y += t_j * B^T_j for j ascending. The same arithmetic for every row.
-     * Four ranks share each load of x (four independent accumulators), and each 8-wide slice of y stays in a register
-     * across all ranks: every element still sees exactly the same operations in the same order.
      */
     static void apply(Target t, float weight, float[] x, int xOff, float[] y, int yOff, float[] scratch) {
         float c = weight * t.scale;
-        int in = t.in, out = t.out, rank = t.rank;
-        float[] a = t.a, bt = t.bt;
-        int inBound = F.loopBound(in);
-        int j = 0;
-        for (; j + 4 <= rank; j += 4) {
-            int r0 = j * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int i = 0; i < inBound; i += L) {
-                FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-                s0 = FloatVector.fromArray(F, a, r0 + i).fma(xv, s0);
-                s1 = FloatVector.fromArray(F, a, r1 + i).fma(xv, s1);
-                s2 = FloatVector.fromArray(F, a, r2 + i).fma(xv, s2);
-                s3 = FloatVector.fromArray(F, a, r3 + i).fma(xv, s3);
-            }
-            scratch[j] = finishDot(s0, a, r0, x, xOff, inBound, in) * c;
-            scratch[j + 1] = finishDot(s1, a, r1, x, xOff, inBound, in) * c;
-            scratch[j + 2] = finishDot(s2, a, r2, x, xOff, inBound, in) * c;
-            scratch[j + 3] = finishDot(s3, a, r3, x, xOff, inBound, in) * c;
-        }
-        for (; j < rank; j++) {
+        int in = t.in, out = t.out;
+        for (int j = 0; j < t.rank; j++) {
             int row = j * in;
             FloatVector acc = FloatVector.zero(F);
-            for (int i = 0; i < inBound; i += L) acc = FloatVector.fromArray(F, a, row + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
-            scratch[j] = finishDot(acc, a, row, x, xOff, inBound, in) * c;
+            int i = 0;
+            for (int upper = F.loopBound(in); i < upper; i += L) {
+                acc = FloatVector.fromArray(F, t.a, row + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+            }
+            float s = 0f;
+            for (int lane = 0; lane < L; lane++) s += acc.lane(lane);
+            for (; i < in; i++) s += t.a[row + i] * x[xOff + i];
+            scratch[j] = s * c;
         }
         int bound = F.loopBound(out);
-        for (int o = 0; o < bound; o += L) {
-            FloatVector yv = FloatVector.fromArray(F, y, yOff + o);
-            for (int k = 0, row = o; k < rank; k++, row += out) yv = FloatVector.fromArray(F, bt, row).fma(FloatVector.broadcast(F, scratch[k]), yv);
-            yv.intoArray(y, yOff + o);
+        for (int j = 0; j < t.rank; j++) {
+            float tj = scratch[j];
+            int row = j * out;
+            FloatVector tv = FloatVector.broadcast(F, tj);
+            int o = 0;
+            for (; o < bound; o += L) {
+                FloatVector.fromArray(F, t.bt, row + o).fma(tv, FloatVector.fromArray(F, y, yOff + o)).intoArray(y, yOff + o);
+            }
+            for (; o < out; o++) y[yOff + o] += t.bt[row + o] * tj;
         }
-        for (int o = bound; o < out; o++) {
-            float v = y[yOff + o];
-            for (int k = 0; k < rank; k++) v += bt[k * out + o] * scratch[k];
-            y[yOff + o] = v;
-        }
-    }
-
-    /** The lanes of {@code acc} summed in order, then the scalar tail from {@code from}. */
-    private static float finishDot(FloatVector acc, float[] a, int row, float[] x, int xOff, int from, int in) {
-        float s = 0f;
-        for (int lane = 0; lane < L; lane++) s += acc.lane(lane);
-        for (int i = from; i < in; i++) s += a[row + i] * x[xOff + i];
-        return s;
     }
 
     @Override public LoraAdapter adapter() { return adapter; }
