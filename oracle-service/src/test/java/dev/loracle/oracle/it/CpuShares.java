@@ -16,12 +16,15 @@ import java.util.Map;
  * from the kernel's and the JVM's own counters. Says how much of the machine a phase could have used at most.
  */
 final class CpuShares {
+    private final long gcMillis, jitMillis;
     private final long engineNanos, jvmNanos, childNanos, machineBusyJiffies, machineTotalJiffies, wallNanos;
     private final Map<String, Long> children, threadGroups;
 
     private CpuShares(long engineNanos, long jvmNanos, Map<String, Long> threadGroups, Map<String, Long> children, long[] machine,
                       long wallNanos) {
         this.engineNanos = engineNanos;
+        this.gcMillis = ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(b -> Math.max(0, b.getCollectionTime())).sum();
+        this.jitMillis = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
         this.threadGroups = threadGroups;
         this.jvmNanos = jvmNanos;
         this.children = children;
@@ -87,7 +90,9 @@ final class CpuShares {
         StringBuilder top = new StringBuilder();
         byGroup.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(10)
                 .forEach(e -> top.append(String.format(" %s %.1f,", e.getKey(), e.getValue() / requests)));
-        top.append(String.format(" GC/JIT/VM and ended threads %.1f", Math.max(0, jvm - javaThreads) / requests));
+        top.append(String.format(" GC/JIT/VM and ended threads %.1f (GC pauses %.1f ms, JIT compiling %.1f ms per request)",
+                Math.max(0, jvm - javaThreads) / requests, (double) (gcMillis - start.gcMillis) / requests,
+                (double) (jitMillis - start.jitMillis) / requests));
         int cores = Runtime.getRuntime().availableProcessors();
         double busy = machineTotalJiffies == start.machineTotalJiffies ? 0
                 : (double) (machineBusyJiffies - start.machineBusyJiffies) / (machineTotalJiffies - start.machineTotalJiffies) * cores;
