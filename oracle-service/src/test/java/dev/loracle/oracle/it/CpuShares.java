@@ -68,6 +68,13 @@ final class CpuShares {
         }
     }
 
+    /** CPU-ms per request of this process and its children between {@code start} and this snapshot. */
+    double ourCpuMsPerRequest(CpuShares start, int requests) {
+        long kids = 0;
+        for (Map.Entry<String, Long> e : children.entrySet()) kids += e.getValue() - start.children.getOrDefault(e.getKey(), 0L);
+        return (jvmNanos - start.jvmNanos + kids) / 1e6 / requests;
+    }
+
     /** One line per share, in CPU-ms per request, between {@code start} and this snapshot. */
     String since(CpuShares start, int requests) {
         double wallS = (wallNanos - start.wallNanos) / 1e9;
