@@ -75,6 +75,12 @@ public final class AdapterStore {
     /** Adapters resident now. */
     public synchronized int size() { return byId.size(); }
 
+    /** Backend bytes of the resident adapter {@code id} (0 when not resident). */
+    public synchronized long residentBytes(String id) {
+        Entry e = byId.get(id);
+        return e == null ? 0 : e.device.bytes();
+    }
+
     /** References held on {@code id} (0 when not resident). */
     public synchronized int references(String id) {
         Entry e = byId.get(id);

@@ -181,9 +181,10 @@ public final class MemoryBudget {
         String message = String.format(Locale.ROOT,
                 "memory red line exceeded on %s: %s reservation of %s for '%s' would bring accounted memory to %s, "
                         + "above the red line of %s%s (used %s: base %s, adapters %s, working copies %s, kv cache %s, "
-                        + "scratch %s)",
+                        + "scratch %s, host cache %s)",
                 device, category, mib(bytes), owner, mib(saturatedAdd(used, bytes)), mib(redLine), how, mib(used),
-                mib(byCategory[0]), mib(byCategory[1]), mib(byCategory[2]), mib(byCategory[3]), mib(byCategory[4]));
+                mib(byCategory[0]), mib(byCategory[1]), mib(byCategory[2]), mib(byCategory[3]), mib(byCategory[4]),
+                mib(byCategory[MemoryCategory.HOST_CACHE.ordinal()]));
         return new RedLineExceededException(message, device, category, owner, bytes, used, redLine);
     }
 

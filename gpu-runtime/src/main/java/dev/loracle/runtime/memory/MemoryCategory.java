@@ -11,5 +11,10 @@ public enum MemoryCategory {
     /** Key/value caches of running generations. */
     KV_CACHE,
     /** Activations and other per-generation buffers. */
-    SCRATCH
+    SCRATCH,
+    /**
+     * Host copies kept only for reuse and dropped when room is needed (a node's parsed adapters). Reserved in a budget of
+     * its own, never in a device's: that device's figure must still return to its base when nothing runs.
+     */
+    HOST_CACHE
 }

@@ -8,6 +8,7 @@ import dev.loracle.ipfs.KuboRpcClient;
 import dev.loracle.oracle.chain.ChainIngestor;
 import dev.loracle.oracle.chain.RpcGateway;
 import dev.loracle.oracle.journal.RequestJournal;
+import dev.loracle.oracle.pipeline.AdapterService;
 import dev.loracle.oracle.pipeline.RequestPipeline;
 import dev.loracle.oracle.runtime.RuntimeService;
 import org.springframework.beans.factory.ObjectProvider;
@@ -18,6 +19,7 @@ import org.springframework.context.annotation.Configuration;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 
 /**
  * Health of the node's four dependencies: chain (RPC + ingestion), IPFS (adapter fetches), runtime, journal. Health is
@@ -76,12 +78,16 @@ public class NodeHealth {
     }
 
     @Bean
-    HealthIndicator runtimeHealthIndicator(RuntimeService runtime, RequestPipeline pipeline) {
+    HealthIndicator runtimeHealthIndicator(RuntimeService runtime, RequestPipeline pipeline, AdapterService adapters) {
         return () -> {
             RuntimeService.Status s = runtime.status();
             Health.Builder b = s.usedBytes() < s.redLineBytes() ? Health.up() : Health.down();
+            // the parsed-adapter cache: host memory with its own red line, outside the runtime figure (idle == base)
+            var cache = adapters.parsedCache();
             return b.withDetail("backend", s.backend()).withDetail("usedBytes", s.usedBytes())
                     .withDetail("baseBytes", s.baseBytes()).withDetail("redLineBytes", s.redLineBytes())
+                    .withDetail("parsedAdapterCache", Map.of("usedBytes", cache.bytes(),
+                            "redLineBytes", cache.budget().redLine(), "adapters", cache.size()))
                     .withDetail("queueDepth", pipeline.queueDepth()).withDetail("accepting", pipeline.accepting()).build();
         };
     }

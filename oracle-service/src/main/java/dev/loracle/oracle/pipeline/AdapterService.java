@@ -26,7 +26,6 @@ import org.slf4j.LoggerFactory;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -38,7 +37,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * cache, PEFT parsing and shape validation, each failure mapped to the precise on-chain failure code. An outage of this
  * node's IPFS access is not a failure of the request: it surfaces as {@link AdaptersUnavailableException} (retried).
  * A CID is fetched and parsed once however many requests name it at the same time (single flight), and parsed adapters
- * are kept in an LRU bounded in bytes so warm requests skip parsing.
+ * are kept in an LRU bounded in bytes, accounted in a host budget of its own ({@link ParsedAdapterCache}), so warm
+ * requests skip parsing.
  */
 public class AdapterService {
     private static final Logger log = LoggerFactory.getLogger(AdapterService.class);
@@ -48,15 +48,14 @@ public class AdapterService {
     private final LoadOptions loadOptions;
     private final long maxAdapterBytes;
     private final MeterRegistry meters;
-    private final long maxParsedBytes;
-    private final Map<String, LoraAdapter> parsed = new LinkedHashMap<>(16, 0.75f, true);
-    private long parsedBytes;
+    private final ParsedAdapterCache parsed;
     private final Map<String, CompletableFuture<LoraAdapter>> loading = new ConcurrentHashMap<>();
 
     /**
      * @param loadOptions    how PEFT files are read for this base ({@code engine.adapterLoadOptions()}: Q/K rows permuted
      *                       where the base's converter permuted them, e.g. HF-converted llama GGUFs)
-     * @param maxParsedBytes bytes of parsed adapters kept for reuse (least recently used dropped first)
+     * @param maxParsedBytes bytes of parsed adapters kept for reuse (least recently used dropped first): the red line
+     *                       of the cache's own host budget ({@link ParsedAdapterCache})
      */
     public AdapterService(AdapterCache cache, ModelShape shape, LoadOptions loadOptions, long maxAdapterBytes, long maxParsedBytes,
                           MeterRegistry meters) {
@@ -64,14 +63,20 @@ public class AdapterService {
         this.shape = shape;
         this.loadOptions = loadOptions;
         this.maxAdapterBytes = maxAdapterBytes;
-        this.maxParsedBytes = maxParsedBytes;
+        this.parsed = new ParsedAdapterCache(maxParsedBytes);
         this.meters = meters;
-        meters.gauge("loracle.adapters.parsed.bytes", this, a -> a.parsedBytes());
+        meters.gauge("loracle.adapters.parsed.bytes", parsed, ParsedAdapterCache::bytes);
+        meters.gauge("loracle.adapters.parsed.redline.bytes", parsed, c -> c.budget().redLine());
     }
 
     /** Bytes of parsed adapters held for reuse. */
-    public synchronized long parsedBytes() {
-        return parsedBytes;
+    public long parsedBytes() {
+        return parsed.bytes();
+    }
+
+    /** The parsed-adapter cache and its host budget (for health and metrics). */
+    public ParsedAdapterCache parsedCache() {
+        return parsed;
     }
 
     /** Fetches and parses a CID ahead of any request (pinned / pre-warmed adapters); throws what a request would. */
@@ -117,12 +122,10 @@ public class AdapterService {
 
     private LoraAdapter adapter(Cid cid, int index) {
         String key = cid.toString();
-        synchronized (this) {
-            LoraAdapter warm = parsed.get(key);
-            if (warm != null) {
-                meters.counter("loracle.adapters.parsed", "result", "hit").increment();
-                return warm;
-            }
+        LoraAdapter warm = parsed.get(key);
+        if (warm != null) {
+            meters.counter("loracle.adapters.parsed", "result", "hit").increment();
+            return warm;
         }
         CompletableFuture<LoraAdapter> mine = new CompletableFuture<>();
         CompletableFuture<LoraAdapter> running = loading.putIfAbsent(key, mine);
@@ -138,7 +141,7 @@ public class AdapterService {
         }
         try {
             LoraAdapter adapter = fetchAndParse(cid, key, index);
-            remember(key, adapter);
+            parsed.put(key, adapter);
             mine.complete(adapter);
             return adapter;
         } catch (RuntimeException e) {
@@ -146,17 +149,6 @@ public class AdapterService {
             throw e;
         } finally {
             loading.remove(key, mine);
-        }
-    }
-
-    private synchronized void remember(String key, LoraAdapter adapter) {
-        if (adapter.bytes() > maxParsedBytes || parsed.containsKey(key)) return;
-        parsed.put(key, adapter);
-        parsedBytes += adapter.bytes();
-        for (var it = parsed.entrySet().iterator(); parsedBytes > maxParsedBytes && it.hasNext(); ) {
-            var eldest = it.next();
-            parsedBytes -= eldest.getValue().bytes();
-            it.remove();
         }
     }
 

@@ -11,6 +11,7 @@ import dev.loracle.runtime.engine.TokenListener;
 import dev.loracle.runtime.lora.ModelShape;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import dev.loracle.runtime.memory.MemoryBudget;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
@@ -53,6 +54,8 @@ public class RuntimeService implements AutoCloseable {
     private final Timer attachLatency;
     private final Timer detachLatency;
     private final Map<String, Held> held = new HashMap<>();
+    /** Per adapter held by some request: its resident-bytes gauge, removed when no request holds it any more. */
+    private final Map<String, Gauge> residentGauges = new HashMap<>();
     private volatile UnloadListener unloadListener = ids -> { };
 
     public RuntimeService(InferenceEngine engine, AttachMode mode, String modelName, MeterRegistry meters) {
@@ -101,12 +104,14 @@ public class RuntimeService implements AutoCloseable {
             Held h = held.get(requestId);
             if (h != null) return h.adapters();
             List<AdapterWeight> refs = new ArrayList<>(adapters.size());
+            List<String> names = new ArrayList<>(adapters.size());
             try {
                 for (int i = 0; i < adapters.size(); i++) {
                     WeightedAdapter w = adapters.get(i);
                     boolean upload = engine.adapters().references(w.adapter().id()) == 0;
                     refs.add(new AdapterWeight(engine.adapters().load(w.adapter()), w.weight()));
                     String cid = i < cids.size() ? cids.get(i) : w.adapter().id();
+                    names.add(cid);
                     if (upload) meters.counter("loracle.adapter.loads", "cid", cid).increment();
                     meters.counter("loracle.adapter.requests", "cid", cid).increment();
                 }
@@ -114,7 +119,9 @@ public class RuntimeService implements AutoCloseable {
                 refs.forEach(r -> r.adapter().close());
                 throw e;
             }
-            held.put(requestId, new Held(setKey, List.copyOf(cids), List.copyOf(refs)));
+            Held entry = new Held(setKey, List.copyOf(names), List.copyOf(refs));
+            held.put(requestId, entry);
+            registerResidentGauges(entry);
             attachLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return List.copyOf(refs);
         }
@@ -134,7 +141,10 @@ public class RuntimeService implements AutoCloseable {
         Held h;
         synchronized (held) {
             h = held.remove(requestId);
-            if (h != null) h.adapters().forEach(w -> w.adapter().close());
+            if (h != null) {
+                h.adapters().forEach(w -> w.adapter().close());
+                removeResidentGauges(h);
+            }
         }
         if (h != null) {
             detachLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
@@ -142,6 +152,24 @@ public class RuntimeService implements AutoCloseable {
                     engine.memory().used(), engine.memory().baseBytes());
         }
         unloadListener.onUnloaded(List.of(requestId));
+    }
+
+    /** Gauge {@code loracle.adapter.resident.bytes{cid}}: the adapter's backend bytes while some request holds it. */
+    private void registerResidentGauges(Held h) {
+        for (int i = 0; i < h.adapters().size(); i++) {
+            String id = h.adapters().get(i).adapter().id(), cid = h.cids().get(i);
+            residentGauges.computeIfAbsent(cid, c -> Gauge.builder("loracle.adapter.resident.bytes", engine.adapters(), s -> s.residentBytes(id))
+                    .description("backend bytes of a resident adapter").baseUnit("bytes").tag("cid", c).register(meters));
+        }
+    }
+
+    private void removeResidentGauges(Held released) {
+        for (String cid : released.cids()) {
+            boolean stillHeld = held.values().stream().anyMatch(other -> other.cids().contains(cid));
+            if (stillHeld) continue;
+            Gauge g = residentGauges.remove(cid);
+            if (g != null) meters.remove(g);
+        }
     }
 
     /** Whether some request holds the adapter set {@code setKey} now. */
@@ -175,6 +203,8 @@ public class RuntimeService implements AutoCloseable {
         synchronized (held) {
             held.values().forEach(h -> h.adapters().forEach(w -> w.adapter().close()));
             held.clear();
+            residentGauges.values().forEach(meters::remove);
+            residentGauges.clear();
         }
         engine.close();
     }

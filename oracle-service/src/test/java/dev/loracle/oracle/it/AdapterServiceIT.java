@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The adapter service against the real IPFS node: a CID named by many requests at once is fetched and parsed once
- * (the others share that result), and the parsed-adapter cache stays within its byte bound.
+ * (the others share that result), and the parsed-adapter cache stays within its byte bound, accounted in its own
+ * host budget while the engine's memory stays at its base.
  */
 class AdapterServiceIT {
     @TempDir
@@ -66,6 +67,11 @@ class AdapterServiceIT {
             assertThat(misses).as("one fetch + parse per distinct CID").isEqualTo(2);
             assertThat(reused).isEqualTo(8 * 2 - 2);
             assertThat(cache.stats().misses()).as("IPFS fetches").isEqualTo(2);
+            // the parsed copies are accounted in the cache's own host budget, the engine's figure stays at its base
+            assertThat(adapters.parsedCache().budget().used()).isEqualTo(adapters.parsedBytes()).isPositive();
+            assertThat(adapters.parsedCache().size()).isEqualTo(2);
+            assertThat(engine.memory().used()).isEqualTo(engine.memory().baseBytes());
+            assertThat(meters.get("loracle.adapters.parsed.bytes").gauge().value()).isEqualTo(adapters.parsedBytes());
 
             // a bound below two adapters keeps at most what fits
             long one = adapters.parsedBytes() / 2;

@@ -66,11 +66,13 @@ class NodeOperationsIT {
             BigInteger credited = chain.coordinator.credits(oracle).send();
             assertThat(credited).isPositive();
 
+            node.awaitState(InferenceSpec.chainId(id), Set.of(RequestState.UNLOADED), Duration.ofSeconds(60));
             String base = "http://127.0.0.1:" + node.port();
             String health = http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/health")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(health).contains("\"rpc\":\"http://127.0.0.1:" + chain.anvil.port() + "\"")
-                    .doesNotContain("lastRpcError").doesNotContain("ingestionError");
+                    .doesNotContain("lastRpcError").doesNotContain("ingestionError")
+                    .contains("\"parsedAdapterCache\"").contains("\"adapters\":1");
 
             HttpRequest withdraw = HttpRequest.newBuilder(URI.create(base + "/api/admin/withdraw"))
                     .header("X-Api-Key", OracleNode.ADMIN_KEY).POST(HttpRequest.BodyPublishers.noBody()).build();
@@ -88,7 +90,9 @@ class NodeOperationsIT {
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(metrics).contains("loracle_oracle_balance_eth").contains("loracle_oracle_credits_unclaimed_eth")
                     .contains("loracle_adapters_attach_latency_seconds_bucket").contains("loracle_adapter_loads_total{cid=")
-                    .contains("loracle_generations_total");
+                    .contains("loracle_generations_total")
+                    .contains("loracle_adapters_parsed_bytes ").contains("loracle_adapters_parsed_redline_bytes ")
+                    .as("no per-adapter resident figure once the request is unloaded").doesNotContain("loracle_adapter_resident_bytes{");
         }
     }
 }
