@@ -7,6 +7,7 @@ import dev.loracle.oracle.journal.IngestionStore.BlockRef;
 import dev.loracle.oracle.journal.InferenceSpec;
 import dev.loracle.oracle.journal.JournalEntry;
 import dev.loracle.oracle.journal.RequestJournal;
+import dev.loracle.oracle.journal.SessionJournal;
 import dev.loracle.oracle.pipeline.RequestIntake;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.reactivex.disposables.Disposable;
@@ -60,10 +61,18 @@ public class ChainIngestor {
     private volatile Disposable subscription;
     private volatile boolean wsUp;
     private final OracleActivity activity;
+    /** Session turns as announced on-chain; null = session events are not followed. */
+    private final SessionJournal sessions;
 
     public ChainIngestor(RpcGateway rpc, RequestJournal journal, IngestionStore store, RequestIntake intake,
                          OracleProperties.Chain cfg, MeterRegistry meters, OracleActivity activity) {
+        this(rpc, journal, store, intake, cfg, meters, activity, null);
+    }
+
+    public ChainIngestor(RpcGateway rpc, RequestJournal journal, IngestionStore store, RequestIntake intake,
+                         OracleProperties.Chain cfg, MeterRegistry meters, OracleActivity activity, SessionJournal sessions) {
         this.activity = activity;
+        this.sessions = sessions;
         this.rpc = rpc;
         this.journal = journal;
         this.store = store;
@@ -116,7 +125,8 @@ public class ChainIngestor {
     List<Log> getLogs(long from, long to) {
         EthFilter filter = new EthFilter(new DefaultBlockParameterNumber(from), new DefaultBlockParameterNumber(to), coordinator);
         filter.addOptionalTopics(CoordinatorAbi.INFERENCE_REQUESTED_TOPIC, CoordinatorAbi.INFERENCE_CANCELLED_TOPIC,
-                CoordinatorAbi.INFERENCE_FULFILLED_TOPIC, CoordinatorAbi.INFERENCE_FAILED_TOPIC);
+                CoordinatorAbi.INFERENCE_FULFILLED_TOPIC, CoordinatorAbi.INFERENCE_FAILED_TOPIC,
+                CoordinatorAbi.SESSION_TURN_REQUESTED_TOPIC, CoordinatorAbi.SESSION_ADVANCED_TOPIC);
         try {
             List<Log> out = new ArrayList<>();
             for (EthLog.LogResult<?> r : rpc.send("eth_getLogs", w -> w.ethGetLogs(filter)).getLogs()) out.add((Log) r.get());
@@ -187,9 +197,14 @@ public class ChainIngestor {
     private void handle(Log l) {
         if (l.getTopics().isEmpty() || !coordinator.equalsIgnoreCase(l.getAddress())) return;
         String topic = l.getTopics().get(0);
+        if (CoordinatorAbi.SESSION_TURN_REQUESTED_TOPIC.equals(topic) || CoordinatorAbi.SESSION_ADVANCED_TOPIC.equals(topic)) {
+            if (sessions != null) handleSessionLog(l, topic);
+            return;
+        }
         if (CoordinatorAbi.INFERENCE_FULFILLED_TOPIC.equals(topic) || CoordinatorAbi.INFERENCE_FAILED_TOPIC.equals(topic)) {
             // topic 2 is the oracle that ended the request: proof of life for the takeover rule (Intake)
             if (l.getTopics().size() > 2) activity.ended("0x" + l.getTopics().get(2).substring(26), System.currentTimeMillis());
+            if (CoordinatorAbi.INFERENCE_FAILED_TOPIC.equals(topic)) turnEndedWithoutOutput(l);
             return;
         }
         BigInteger requestId = Numeric.toBigInt(l.getTopics().get(1));
@@ -197,6 +212,7 @@ public class ChainIngestor {
         MDC.put("requestId", id);
         try {
             if (CoordinatorAbi.INFERENCE_CANCELLED_TOPIC.equals(topic)) {
+                turnEndedWithoutOutput(l);
                 journal.find(id).filter(e -> !e.state().isTerminal())
                         .ifPresent(e -> intake.requestWithdrawn(id, "cancelled by the consumer on-chain"));
                 return;
@@ -224,6 +240,34 @@ public class ChainIngestor {
         } finally {
             MDC.remove("requestId");
         }
+    }
+
+    /** SessionTurnRequested / SessionAdvanced: journaled; the end of a turn wakes the session's waiting turns. */
+    private void handleSessionLog(Log l, String topic) {
+        try {
+            if (CoordinatorAbi.SESSION_TURN_REQUESTED_TOPIC.equals(topic)) {
+                var e = dev.loracle.contracts.generated.InferenceCoordinator.getSessionTurnRequestedEventFromLog(l);
+                sessions.recordRequested(InferenceSpec.chainId(e.sessionId), e.turn.intValueExact(), InferenceSpec.chainId(e.requestId));
+                return;
+            }
+            var e = dev.loracle.contracts.generated.InferenceCoordinator.getSessionAdvancedEventFromLog(l);
+            String sessionId = InferenceSpec.chainId(e.sessionId);
+            if (sessions.recordFulfilled(sessionId, e.turn.intValueExact(), InferenceSpec.chainId(e.requestId),
+                    Numeric.toHexString(e.head), Numeric.toHexString(e.snapshotCid), l.getTransactionHash())) {
+                log.info("session {} turn {} fulfilled (request {})", sessionId, e.turn, InferenceSpec.chainId(e.requestId));
+                intake.sessionTurnEnded(sessionId);
+            }
+        } catch (RuntimeException undecodable) {
+            log.error("session log in tx {} cannot be decoded: {}", l.getTransactionHash(), undecodable.getMessage());
+            meters.counter("loracle.chain.undecodable.logs").increment();
+        }
+    }
+
+    /** InferenceFailed / InferenceCancelled: when the request is a session turn, the turn ended without an output. */
+    private void turnEndedWithoutOutput(Log l) {
+        if (sessions == null || l.getTopics().size() < 2) return;
+        sessions.recordEnded(InferenceSpec.chainId(Numeric.toBigInt(l.getTopics().get(1))))
+                .ifPresent(t -> intake.sessionTurnEnded(t.sessionId()));
     }
 
     /**
