@@ -112,9 +112,9 @@ final class Intake implements AutoCloseable {
                         outcomes.end(e, RequestState.CANCELLED, "no longer pending on-chain (served by another oracle or cancelled)");
                         return;
                     }
-                    prompt = prompts.render(spec); // checked before anything is fetched
-                    plan = plan(e);
+                    plan = plan(e); // a session turn: refused (CHAT, too long) or parked before anything else
                     if (plan.waiting()) return;
+                    prompt = prompts.render(spec); // checked before anything is fetched
                     e = ctx.journal().transition(id, RequestState.RECEIVED, RequestState.FETCHING, null);
                 }
                 case FETCHING, RUNNING -> {
