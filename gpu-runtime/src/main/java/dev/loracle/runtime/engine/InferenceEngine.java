@@ -140,6 +140,9 @@ public final class InferenceEngine implements AutoCloseable {
         return Optional.ofNullable(kvBlocks.readCached(hashes));
     }
 
+    /** How many of {@code hashes} (a prefix hash chain), from the first, are in the prefix cache now. */
+    public int cachedKvPrefixBlocks(List<BlockHash> hashes) { return kvBlocks.cachedPrefix(hashes); }
+
     /** Adds blocks to the prefix cache (those already cached are kept); evicts unused ones for room. Returns the count written. */
     public int importKvBlocks(List<BlockHash> hashes, List<byte[]> rows) {
         if (hashes.size() != rows.size()) throw new IllegalArgumentException(hashes.size() + " hashes for " + rows.size() + " blocks");

@@ -155,6 +155,13 @@ final class KvBlockPool implements AutoCloseable {
         h.bytes.close();
     }
 
+    /** How many of {@code hashes}, from the first, are cached (the length of the cached prefix, in blocks). */
+    synchronized int cachedPrefix(List<BlockHash> hashes) {
+        int n = 0;
+        while (n < hashes.size() && cached.containsKey(hashes.get(n))) n++;
+        return n;
+    }
+
     /** Rows of the cached blocks with these hashes, in order; null when one of them is not cached. */
     synchronized List<byte[]> readCached(List<BlockHash> hashes) {
         List<byte[]> out = new java.util.ArrayList<>(hashes.size());

@@ -60,15 +60,16 @@ public final class KvSnapshots {
     }
 
     /**
-     * Checks {@code chain} (oldest first, contiguous from position 0) against the session's {@code tokens} and this
-     * engine (profiles, layout, token hashes, prefix hash chain, {@code signatureCheck}), imports it into the prefix
-     * cache and spot-checks the last block. Returns the positions now cached; throws SnapshotRejectedException with
-     * nothing of the chain left in the cache.
+     * Checks {@code chain} (oldest first, contiguous) against the session's {@code tokens} and this engine (profiles,
+     * layout, token hashes, prefix hash chain, {@code signatureCheck}), imports it into the prefix cache and spot-checks
+     * the last block. The chain starts at position 0, or later when this engine's prefix cache already holds the
+     * blocks before its first link (a node fetches only the links it lacks). Returns the positions now cached; throws
+     * SnapshotRejectedException with nothing the chain brought left in the cache.
      */
     public int resume(List<KvSnapshot> chain, int[] tokens, AdapterSet set, Consumer<KvSnapshot> signatureCheck) {
         if (chain.isEmpty()) return 0;
         BlockHash root = engine.prefixRoot(set.members(), set.mode());
-        int end = 0;
+        int start = chain.getFirst().from(), end = start;
         for (KvSnapshot s : chain) {
             if (s.from() != end) throw mismatch("chain is not contiguous: a link starts at " + s.from() + ", expected " + end);
             requireMatches(s, tokens, set);
@@ -79,8 +80,12 @@ public final class KvSnapshots {
         if (!Arrays.equals(hashes.getLast().bytes(), chain.getLast().chainHash())) {
             throw mismatch("prefix hash differs (adapter set content, weights, mode or KV type)");
         }
+        if (engine.cachedKvPrefixBlocks(hashes.subList(0, start / B)) < start / B) {
+            throw mismatch("the chain starts at " + start + " but this engine does not hold positions [0, " + start + ")");
+        }
+        List<BlockHash> imported = hashes.subList(start / B, end / B);
         List<byte[]> rows = chain.stream().flatMap(s -> s.blocks().stream()).toList();
-        engine.importKvBlocks(hashes, rows);
+        engine.importKvBlocks(imported, rows);
         try {
             byte[] recomputed = engine.recomputeLastKvBlock(Arrays.copyOf(tokens, end), set.members(), set.mode());
             float diff = maxRelativeDiff(recomputed, rows.getLast(), engine.config().kvCache(), engine.weights().config());
@@ -88,7 +93,7 @@ public final class KvSnapshots {
                 throw new SnapshotRejectedException(Reason.SPOT_CHECK, "recomputed last block differs by " + diff + " (tolerance " + tolerance + ")");
             }
         } catch (RuntimeException e) {
-            engine.forgetKvBlocks(hashes);
+            engine.forgetKvBlocks(imported);
             throw e;
         }
         return end;

@@ -111,6 +111,29 @@ class KvSnapshotsTest {
     }
 
     @Test
+    void aChainMayStartLaterWhenThisEngineAlreadyHoldsTheBlocksBeforeIt() {
+        Served served;
+        try (InferenceEngine a = engine(KvCacheType.F32)) {
+            served = serve(a, 3);
+        }
+        List<KvSnapshot> tail = served.chain().subList(1, 3);
+        int[] expected;
+        try (InferenceEngine full = engine(KvCacheType.F32)) {
+            expected = turn(full, served.history(), 99).tokens();
+        }
+        try (InferenceEngine b = engine(KvCacheType.F32)) {
+            KvSnapshots snaps = new KvSnapshots(b, 1e-3f);
+            assertEquals(Reason.MISMATCH, rejected(() -> snaps.resume(tail, served.history(), BASE, ANY_SIGNER)),
+                    "without the first link's blocks the tail is a gap");
+            assertEquals(served.chain().getFirst().to(), snaps.resume(served.chain().subList(0, 1), served.history(), BASE, ANY_SIGNER));
+            assertEquals(served.chain().getLast().to(), snaps.resume(tail, served.history(), BASE, ANY_SIGNER));
+            GenerationResult r = turn(b, served.history(), 99);
+            assertArrayEquals(expected, r.tokens());
+            assertEquals(served.chain().getLast().to(), r.reusedPromptTokens());
+        }
+    }
+
+    @Test
     void encodingRoundTripsAndDecodingRejectsBadBytes() {
         Served served;
         try (InferenceEngine a = engine(KvCacheType.INT8)) {

@@ -98,6 +98,15 @@ public final class CoordinatorAbi {
         return (Boolean) single("isPending", returned, new TypeReference<Bool>() { }).getValue();
     }
 
+    public static String encodeIsOracle(String account) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_ISORACLE,
+                List.of(new org.web3j.abi.datatypes.Address(account)), List.of()));
+    }
+
+    public static boolean decodeBool(String returned) {
+        return (Boolean) single("bool", returned, new TypeReference<Bool>() { }).getValue();
+    }
+
     public static String encodeCredits(String account) {
         return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_CREDITS,
                 List.of(new org.web3j.abi.datatypes.Address(account)), List.of()));

@@ -28,6 +28,11 @@ public class CoordinatorClient {
         return CoordinatorAbi.decodeIsPending(tx.call(CoordinatorAbi.encodeIsPending(requestId)));
     }
 
+    /** Whether {@code account} is a registered oracle of the coordinator now. */
+    public boolean isOracle(String account) {
+        return CoordinatorAbi.decodeBool(tx.call(CoordinatorAbi.encodeIsOracle(account)));
+    }
+
     /** A model as the coordinator's registry has it. */
     public record RegisteredModel(byte[] weightsHash, String profile) {
     }

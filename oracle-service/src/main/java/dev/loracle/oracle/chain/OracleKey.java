@@ -3,6 +3,7 @@ package dev.loracle.oracle.chain;
 import dev.loracle.oracle.config.OracleProperties;
 import org.web3j.crypto.exception.CipherException;
 import org.web3j.crypto.Credentials;
+import org.web3j.crypto.Sign;
 import org.web3j.crypto.WalletUtils;
 
 import java.io.IOException;
@@ -47,6 +48,17 @@ public final class OracleKey {
 
     public String address() {
         return credentials.getAddress();
+    }
+
+    /** Signs a 32-byte digest as is (no message prefix): r || s || v, 65 bytes, as ecrecover takes it. */
+    public byte[] signDigest(byte[] digest) {
+        if (digest.length != 32) throw new IllegalArgumentException("a digest has 32 bytes, got " + digest.length);
+        Sign.SignatureData sig = Sign.signMessage(digest, credentials.getEcKeyPair(), false);
+        byte[] out = new byte[65];
+        System.arraycopy(sig.getR(), 0, out, 0, 32);
+        System.arraycopy(sig.getS(), 0, out, 32, 32);
+        out[64] = sig.getV()[0];
+        return out;
     }
 
     Credentials credentials() {

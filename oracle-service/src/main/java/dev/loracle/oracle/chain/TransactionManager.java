@@ -73,6 +73,11 @@ public class TransactionManager {
         return key.address();
     }
 
+    /** Signs a digest with the oracle key (r || s || v), e.g. a KV snapshot's header and rows. */
+    public byte[] signDigest(byte[] digest) {
+        return key.signDigest(digest);
+    }
+
     public long chainId() {
         Long id = chainId;
         if (id == null) {

@@ -158,6 +158,23 @@ class CoordinatorAbiIT {
     }
 
     @Test
+    void isOracleReadsTheRegistry() {
+        assertThat(client.isOracle(ORACLE.getAddress())).isTrue();
+        assertThat(client.isOracle(USER.getAddress())).isFalse();
+    }
+
+    @Test
+    void signedDigestsRecoverToTheOracleAddress() throws Exception {
+        OracleKey key = OracleKey.load(new OracleProperties.Key(ORACLE.getEcKeyPair().getPrivateKey().toString(16), "", ""));
+        byte[] digest = Hash.sha3("a snapshot".getBytes(StandardCharsets.UTF_8));
+        byte[] sig = tx.signDigest(digest);
+        assertThat(sig).hasSize(65).isEqualTo(key.signDigest(digest));
+        var data = new org.web3j.crypto.Sign.SignatureData(sig[64], java.util.Arrays.copyOfRange(sig, 0, 32), java.util.Arrays.copyOfRange(sig, 32, 64));
+        assertThat("0x" + org.web3j.crypto.Keys.getAddress(org.web3j.crypto.Sign.signedMessageHashToKey(digest, data)))
+                .isEqualToIgnoringCase(ORACLE.getAddress());
+    }
+
+    @Test
     void theContractAcceptsTheFailureReportCalldata() throws Exception {
         requestStory(List.of(new StoryTeller.Adapter(CID_V0, BigInteger.valueOf(5_000))), "A dragon", 3);
         InferenceSpec spec = CoordinatorAbi.decodeInferenceRequested(requestedLogs().getFirst());
