@@ -75,9 +75,9 @@ class SessionsAcrossNodesIT {
                 servedBy.add(outcome.oracle().toLowerCase());
                 OracleProcess server = nodes.get(servedBy.get(k));
                 String metrics = Metrics.scrape(server.settings().restUrl());
-                String source = Metrics.labelWithCount(metrics, "loracle_session_turns_prepared_total", "source");
+                String source = Metrics.labelWithCount(metrics, "loracle_session_resume_total", "source");
                 resumedFrom.add(source);
-                publishMillis.add(1000 * Metrics.value(metrics, "loracle_session_snapshot_publish_seconds_sum"));
+                publishMillis.add(1000 * Metrics.value(metrics, "loracle_session_fulfilment_publish_seconds_sum"));
                 E2eStack.log(String.format("turn %d served by %s in %d ms; history resumed from %s; publish on the critical path %.1f ms",
                         k, outcome.oracle(), (System.nanoTime() - t0) / 1_000_000, source, publishMillis.getLast()));
                 if (killed != null) {
@@ -102,7 +102,10 @@ class SessionsAcrossNodesIT {
 
             E2eStack.log("sessions across nodes: resumed from " + resumedFrom + "; publish ms per turn " + publishMillis
                     + " (each turn's server since its last start: every turn after the first on a node that did not serve the previous one)");
-            assertEquals("RECOMPUTE", resumedFrom.getFirst().replaceAll("=.*", ""), "turn 0 has no history to resume");
+            assertEquals("recompute=1", resumedFrom.getFirst(), "turn 0 has no history to resume");
+            for (int k = 1; k < resumedFrom.size(); k++) {
+                assertEquals("snapshot=1", resumedFrom.get(k), "turn " + k + " resumed on a node that did not serve turn " + (k - 1));
+            }
         }
     }
 

@@ -70,8 +70,8 @@ public class SessionServing {
         this.snapshots = snapshots;
         this.chain = chain;
         this.meters = meters;
-        this.publishTimer = Timer.builder("loracle.session.snapshot.publish")
-                .description("snapshot capture + sign + CID on the fulfilment's critical path").register(meters);
+        this.publishTimer = Timer.builder("loracle.session.fulfilment.publish")
+                .description("what KvSnapshotExchange.publish adds to a turn's fulfilment path, as the pipeline waits for it").register(meters);
     }
 
     public TurnGate gate() {
@@ -127,7 +127,6 @@ public class SessionServing {
             log.warn("snapshot prepare failed ({}); the turn recomputes", e.toString());
             outcome = new ResumeOutcome(ResumeOutcome.Source.RECOMPUTE, 0, e.toString());
         }
-        meters.counter("loracle.session.turns.prepared", "source", outcome.source().name()).increment();
         log.info("session turn {}: history {} tokens, resume {} ({} positions): {}", h.turn().index(),
                 h.historyTokens().length, outcome.source(), outcome.positions(), outcome.detail());
         return outcome;
