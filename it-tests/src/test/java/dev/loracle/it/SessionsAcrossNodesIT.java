@@ -25,23 +25,26 @@ import org.web3j.protocol.core.methods.response.TransactionReceipt;
 import org.web3j.utils.Numeric;
 
 /**
- * Two live oracle nodes on one coordinator serve a 6-turn {@code ChatBot} conversation, and before every turn after
+ * Two live oracle nodes on one coordinator serve a 7-turn {@code ChatBot} conversation, and before every turn after
  * the first the node that served the previous turn is killed (SIGKILL; it is restarted on its journal once the turn
  * is served, so the next kill has a node to hit): each turn is served by the other node, which has never seen the
  * previous turn's KV rows. Every turn must be fulfilled exactly once (one fulfillTurn transaction in all), the replies
  * must equal a single-process replay of the same conversation (full recompute of the canonical history each turn),
  * and the session's head must commit to the same tokens. How each node resumed (prefix cache, snapshot, recompute)
- * is read from its metrics.
+ * is read from its metrics: every turn after the first resumes from the previous server's snapshot chain, except the
+ * last, before which the snapshots are deleted from IPFS (it recomputes, with the same reply).
  */
 class SessionsAcrossNodesIT {
     private static final List<String> MESSAGES = List.of("Once upon a time", "\nTom said:", " The sun came out.",
-            "\nThen", " Lily asked why.", "\nThe end.");
+            "\nThen", " Lily asked why.", "\nThe end.", " Tom smiled.");
+    /** Before this turn the snapshots are deleted from IPFS: the fault "snapshot missing", end to end. */
+    private static final int SNAPSHOTS_GONE = MESSAGES.size() - 1;
     private static final int MAX_TOKENS = 20;
     private static final long SEED = 42;
     private static final int USER = 3;
 
     @Test
-    void sixTurnsAlternateBetweenNodesWithTheLastServerKilledEachTime() throws Exception {
+    void turnsAlternateBetweenNodesWithTheLastServerKilledEachTime() throws Exception {
         try (E2eStack stack = E2eStack.builder().secondOracle().exclusiveWindow(2).start()) {
             ChatBot bot = ChatBot.deploy(stack.web3j(), stack.sender(USER), DevChainDeployer.DEV_GAS,
                     stack.deployment.coordinator()).send();
@@ -57,11 +60,16 @@ class SessionsAcrossNodesIT {
             List<BigInteger> ids = new ArrayList<>();
             List<String> servedBy = new ArrayList<>();
             List<String> resumedFrom = new ArrayList<>();
+            List<String> rejectedMissing = new ArrayList<>();
             List<Double> publishMillis = new ArrayList<>();
             for (int k = 0; k < MESSAGES.size(); k++) {
                 OracleProcess killed = null;
                 if (k > 0) {
                     awaitSnapshotUploaded(stack, sessionId, k - 1);
+                    if (k == SNAPSHOTS_GONE) {
+                        stack.ipfsClient.repoGc(); // snapshot blocks are not pinned: every link is gone
+                        E2eStack.log("turn " + k + ": snapshots removed from IPFS (repo gc)");
+                    }
                     killed = nodes.get(servedBy.get(k - 1));
                     killed.kill();
                     E2eStack.log("turn " + k + ": killed the node that served turn " + (k - 1) + " (" + servedBy.get(k - 1) + ")");
@@ -77,6 +85,7 @@ class SessionsAcrossNodesIT {
                 String metrics = Metrics.scrape(server.settings().restUrl());
                 String source = Metrics.labelWithCount(metrics, "loracle_session_resume_total", "source");
                 resumedFrom.add(source);
+                rejectedMissing.add(Metrics.labelWithCount(metrics, "loracle_session_snapshot_rejected_total", "reason"));
                 publishMillis.add(1000 * Metrics.value(metrics, "loracle_session_fulfilment_publish_seconds_sum"));
                 E2eStack.log(String.format("turn %d served by %s in %d ms; history resumed from %s; publish on the critical path %.1f ms",
                         k, outcome.oracle(), (System.nanoTime() - t0) / 1_000_000, source, publishMillis.getLast()));
@@ -103,9 +112,11 @@ class SessionsAcrossNodesIT {
             E2eStack.log("sessions across nodes: resumed from " + resumedFrom + "; publish ms per turn " + publishMillis
                     + " (each turn's server since its last start: every turn after the first on a node that did not serve the previous one)");
             assertEquals("recompute=1", resumedFrom.getFirst(), "turn 0 has no history to resume");
-            for (int k = 1; k < resumedFrom.size(); k++) {
+            for (int k = 1; k < SNAPSHOTS_GONE; k++) {
                 assertEquals("snapshot=1", resumedFrom.get(k), "turn " + k + " resumed on a node that did not serve turn " + (k - 1));
             }
+            assertEquals("recompute=1", resumedFrom.get(SNAPSHOTS_GONE), "snapshots missing on IPFS: the turn recomputes");
+            assertEquals("unavailable=1", rejectedMissing.get(SNAPSHOTS_GONE), "the missing snapshot is counted with its reason");
         }
     }
 

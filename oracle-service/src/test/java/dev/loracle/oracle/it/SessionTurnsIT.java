@@ -95,7 +95,13 @@ class SessionTurnsIT {
             MeterRegistry meters = node.bean(MeterRegistry.class);
             double reused = meters.counter("loracle.session.prompt.tokens.reused").count();
             double computed = meters.counter("loracle.session.prompt.tokens.computed").count();
-            System.out.printf("[it] session on one node: %d turns, prompt tokens reused %.0f, computed %.0f%n", messages.size(), reused, computed);
+            var publish = meters.timer("loracle.session.fulfilment.publish");
+            var generate = meters.timer("loracle.stage.latency", "stage", "generate");
+            System.out.printf("[it] session on one node: %d turns, prompt tokens reused %.0f, computed %.0f; publish on the fulfilment"
+                            + " path mean %.2f ms max %.2f ms (%d turns) vs generation mean %.1f ms%n", messages.size(), reused, computed,
+                    publish.mean(java.util.concurrent.TimeUnit.MILLISECONDS), publish.max(java.util.concurrent.TimeUnit.MILLISECONDS),
+                    publish.count(), generate.mean(java.util.concurrent.TimeUnit.MILLISECONDS));
+            assertThat(publish.count()).as("every turn published through the exchange").isEqualTo(messages.size());
             assertThat(reused).as("later turns prefill only their new tokens (prefix cache)").isGreaterThan(0);
         }
     }
