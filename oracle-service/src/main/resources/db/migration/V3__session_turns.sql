@@ -11,6 +11,8 @@ CREATE TABLE session_turn (
     output_hex          VARCHAR,                      -- the fulfilled output, once read from that calldata or served here
     local_head          VARCHAR(66),                  -- the head this node computed when it served the turn
     local_snapshot_cid  VARCHAR,                      -- the snapshot CID this node published for it, hex
+    requested_block     BIGINT,                       -- block of SessionTurnRequested (null: learnt from turns())
+    ended_block         BIGINT,                       -- block of the turn's ending event (reorg rewinds)
     updated_at          BIGINT       NOT NULL,
     PRIMARY KEY (session_id, turn_index)
 );

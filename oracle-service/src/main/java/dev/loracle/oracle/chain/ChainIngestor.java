@@ -188,6 +188,7 @@ public class ChainIngestor {
                 }
             }
         }
+        if (sessions != null) sessions.rewindFrom(forkBlock);
         long below = forkBlock - 1;
         BlockRef anchor = below < 0 ? new BlockRef(-1, "0x0") : blockRef(below);
         store.rewind(IngestionStore.COORDINATOR_CURSOR, forkBlock, anchor);
@@ -247,13 +248,15 @@ public class ChainIngestor {
         try {
             if (CoordinatorAbi.SESSION_TURN_REQUESTED_TOPIC.equals(topic)) {
                 var e = dev.loracle.contracts.generated.InferenceCoordinator.getSessionTurnRequestedEventFromLog(l);
-                sessions.recordRequested(InferenceSpec.chainId(e.sessionId), e.turn.intValueExact(), InferenceSpec.chainId(e.requestId));
+                sessions.recordRequested(InferenceSpec.chainId(e.sessionId), e.turn.intValueExact(), InferenceSpec.chainId(e.requestId),
+                        l.getBlockNumber().longValueExact());
                 return;
             }
             var e = dev.loracle.contracts.generated.InferenceCoordinator.getSessionAdvancedEventFromLog(l);
             String sessionId = InferenceSpec.chainId(e.sessionId);
             if (sessions.recordFulfilled(sessionId, e.turn.intValueExact(), InferenceSpec.chainId(e.requestId),
-                    Numeric.toHexString(e.head), Numeric.toHexString(e.snapshotCid), l.getTransactionHash())) {
+                    Numeric.toHexString(e.head), Numeric.toHexString(e.snapshotCid), l.getTransactionHash(),
+                    l.getBlockNumber().longValueExact())) {
                 log.info("session {} turn {} fulfilled (request {})", sessionId, e.turn, InferenceSpec.chainId(e.requestId));
                 intake.sessionTurnEnded(sessionId);
             }
@@ -266,7 +269,7 @@ public class ChainIngestor {
     /** InferenceFailed / InferenceCancelled: when the request is a session turn, the turn ended without an output. */
     private void turnEndedWithoutOutput(Log l) {
         if (sessions == null || l.getTopics().size() < 2) return;
-        sessions.recordEnded(InferenceSpec.chainId(Numeric.toBigInt(l.getTopics().get(1))))
+        sessions.recordEnded(InferenceSpec.chainId(Numeric.toBigInt(l.getTopics().get(1))), l.getBlockNumber().longValueExact())
                 .ifPresent(t -> intake.sessionTurnEnded(t.sessionId()));
     }
 

@@ -6,6 +6,7 @@ import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import org.springframework.transaction.annotation.Transactional;
 
 import java.time.Clock;
 import java.util.List;
@@ -25,32 +26,55 @@ public class SessionJournal {
         this.clock = clock;
     }
 
-    /** SessionTurnRequested (or the coordinator's turns() view): false when the turn is journaled already. */
+    /** The coordinator's turns() view: false when the turn is journaled already. */
     public boolean recordRequested(String sessionId, int index, String requestId) {
+        return recordRequested(sessionId, index, requestId, null);
+    }
+
+    /** SessionTurnRequested in {@code block}: false when the turn is journaled already. */
+    public boolean recordRequested(String sessionId, int index, String requestId, Long block) {
         try {
-            jdbc.sql("INSERT INTO session_turn (session_id, turn_index, request_id, status, updated_at) VALUES (:s, :i, :r, 'REQUESTED', :now)")
-                    .param("s", sessionId).param("i", index).param("r", requestId).param("now", clock.millis()).update();
+            jdbc.sql("""
+                            INSERT INTO session_turn (session_id, turn_index, request_id, status, requested_block, updated_at)
+                            VALUES (:s, :i, :r, 'REQUESTED', :b, :now)""")
+                    .param("s", sessionId).param("i", index).param("r", requestId).param("b", block).param("now", clock.millis()).update();
             return true;
         } catch (DuplicateKeyException duplicate) {
             return false;
         }
     }
 
-    /** SessionAdvanced: the turn is fulfilled with this head and snapshot CID; false when it was not REQUESTED. */
-    public boolean recordFulfilled(String sessionId, int index, String requestId, String head, String snapshotCidHex, String txHash) {
-        recordRequested(sessionId, index, requestId);
+    /** SessionAdvanced in {@code block}: the turn is fulfilled with this head and snapshot CID; false when it was not REQUESTED. */
+    public boolean recordFulfilled(String sessionId, int index, String requestId, String head, String snapshotCidHex, String txHash,
+                                   long block) {
+        recordRequested(sessionId, index, requestId, block);
         return jdbc.sql("""
-                        UPDATE session_turn SET status = 'FULFILLED', head = :h, snapshot_cid = :c, end_tx_hash = :t, updated_at = :now
+                        UPDATE session_turn SET status = 'FULFILLED', head = :h, snapshot_cid = :c, end_tx_hash = :t, ended_block = :b,
+                            updated_at = :now
                         WHERE session_id = :s AND turn_index = :i AND status = 'REQUESTED'""")
-                .param("h", head).param("c", snapshotCidHex).param("t", txHash).param("now", clock.millis())
+                .param("h", head).param("c", snapshotCidHex).param("t", txHash).param("b", block).param("now", clock.millis())
                 .param("s", sessionId).param("i", index).update() == 1;
     }
 
-    /** InferenceFailed / InferenceCancelled of a turn: it ended without an output. Empty when it is no (open) turn. */
-    public Optional<SessionTurnRecord> recordEnded(String requestId) {
-        int n = jdbc.sql("UPDATE session_turn SET status = 'ENDED', updated_at = :now WHERE request_id = :r AND status = 'REQUESTED'")
-                .param("now", clock.millis()).param("r", requestId).update();
+    /** InferenceFailed / InferenceCancelled of a turn in {@code block}: it ended without an output. Empty when it is no (open) turn. */
+    public Optional<SessionTurnRecord> recordEnded(String requestId, long block) {
+        int n = jdbc.sql("UPDATE session_turn SET status = 'ENDED', ended_block = :b, updated_at = :now WHERE request_id = :r AND status = 'REQUESTED'")
+                .param("b", block).param("now", clock.millis()).param("r", requestId).update();
         return n == 1 ? find(requestId) : Optional.empty();
+    }
+
+    /**
+     * A reorg from {@code block}: endings seen in those blocks are forgotten (the turn is REQUESTED again, its output
+     * unknown) and turns requested there are dropped; re-reading the logs from the fork journals what is still there.
+     */
+    @Transactional
+    public void rewindFrom(long block) {
+        long now = clock.millis();
+        jdbc.sql("""
+                        UPDATE session_turn SET status = 'REQUESTED', head = NULL, snapshot_cid = NULL, end_tx_hash = NULL, output_hex = NULL,
+                            ended_block = NULL, updated_at = :now
+                        WHERE ended_block >= :b""").param("now", now).param("b", block).update();
+        jdbc.sql("DELETE FROM session_turn WHERE requested_block >= :b AND local_head IS NULL").param("b", block).update();
     }
 
     /** The output of a fulfilled turn, read from its fulfillTurn calldata (set once). */

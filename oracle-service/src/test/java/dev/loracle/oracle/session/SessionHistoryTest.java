@@ -62,12 +62,13 @@ class SessionHistoryTest {
                 List.of(new AdapterSpec(CID, 5_000)), prompt.getBytes(StandardCharsets.UTF_8), 16, 7_000, 9_000,
                 BigInteger.valueOf(42), 200_000, 1_900_000_000L, BigInteger.ONE, "0x" + "cd".repeat(20), 1_800_000_000L, format);
         requests.record(spec, new ChainOrigin(10 + index, "0x" + "77".repeat(32), index, "0x" + "88".repeat(32)));
-        sessions.recordRequested(SESSION, index, id);
+        sessions.recordRequested(SESSION, index, id, 10L + index);
         return spec;
     }
 
     private void fulfilled(InferenceSpec spec, int index, String output, byte[] cid) {
-        sessions.recordFulfilled(SESSION, index, spec.id(), "0x" + "00".repeat(32), Numeric.toHexString(cid), "0x" + "99".repeat(32));
+        sessions.recordFulfilled(SESSION, index, spec.id(), "0x" + "00".repeat(32), Numeric.toHexString(cid), "0x" + "99".repeat(32),
+                20 + index);
         sessions.recordOutput(SESSION, index, Numeric.toHexString(output.getBytes(StandardCharsets.UTF_8)));
     }
 
@@ -85,7 +86,7 @@ class SessionHistoryTest {
         InferenceSpec t3 = turn(3, "\nThe end?", PromptFormat.RAW);
         fulfilled(t0, 0, ", there was a cat.", CID);
         fulfilled(t1, 1, " \"Hello!\"", new byte[0]);
-        assertThat(sessions.recordEnded(t2.id())).as("turn 2 failed on-chain").isPresent();
+        assertThat(sessions.recordEnded(t2.id(), 22)).as("turn 2 failed on-chain").isPresent();
 
         SessionHistory.Outcome before3 = history.rebuild(record(t3), t3);
         assertThat(before3.ready()).isTrue();
@@ -121,12 +122,12 @@ class SessionHistoryTest {
         assertThat(blocked.blocked().reason()).contains("has not ended");
 
         // the direct predecessor ended (cancelled), but turn 0 is still pending: still blocked
-        sessions.recordEnded(t1.id());
+        sessions.recordEnded(t1.id(), 21);
         assertThat(history.rebuild(record(t2), t2).blocked().turnIndex()).isZero();
 
         fulfilled(t0, 0, " the end.", CID);
         assertThat(history.rebuild(record(t2), t2).ready()).isTrue();
-        assertThat(sessions.recordEnded(t0.id())).as("a fulfilled turn does not end again").isEmpty();
+        assertThat(sessions.recordEnded(t0.id(), 23)).as("a fulfilled turn does not end again").isEmpty();
     }
 
     @ParameterizedTest
@@ -145,10 +146,26 @@ class SessionHistoryTest {
         open(kind);
         InferenceSpec t0 = turn(0, "Once upon a time", PromptFormat.RAW);
         assertThat(sessions.recordRequested(SESSION, 0, t0.id())).as("duplicate SessionTurnRequested").isFalse();
-        assertThat(sessions.recordFulfilled(SESSION, 0, t0.id(), "0x01", "0x", "0x02")).isTrue();
-        assertThat(sessions.recordFulfilled(SESSION, 0, t0.id(), "0x03", "0x", "0x04")).as("duplicate SessionAdvanced").isFalse();
+        assertThat(sessions.recordFulfilled(SESSION, 0, t0.id(), "0x01", "0x", "0x02", 20)).isTrue();
+        assertThat(sessions.recordFulfilled(SESSION, 0, t0.id(), "0x03", "0x", "0x04", 20)).as("duplicate SessionAdvanced").isFalse();
         assertThat(record(t0).head()).isEqualTo("0x01");
         assertThat(record(t0).status()).isEqualTo(SessionTurnStatus.FULFILLED);
+    }
+
+    @ParameterizedTest
+    @EnumSource(TestDatabases.Kind.class)
+    void aReorgForgetsTheEndingsAndRequestsInItsBlocks(TestDatabases.Kind kind) {
+        open(kind);
+        InferenceSpec t0 = turn(0, "Once upon a time", PromptFormat.RAW); // requested in block 10
+        InferenceSpec t1 = turn(1, " A.", PromptFormat.RAW);              // requested in block 11
+        fulfilled(t0, 0, " the end.", CID);                                // ended in block 20
+        sessions.rewindFrom(11);
+        assertThat(sessions.find(t1.id())).as("requested in a reorged block: read again from the logs").isEmpty();
+        assertThat(record(t0).status()).as("its ending was in a reorged block").isEqualTo(SessionTurnStatus.REQUESTED);
+        assertThat(record(t0).outputHex()).isNull();
+        assertThat(sessions.recordFulfilled(SESSION, 0, t0.id(), "0x05", "0x", "0x06", 25)).as("re-ingested").isTrue();
+        sessions.rewindFrom(30);
+        assertThat(record(t0).status()).as("an ending below the fork stays").isEqualTo(SessionTurnStatus.FULFILLED);
     }
 
     static int[] concat(int[]... parts) {
