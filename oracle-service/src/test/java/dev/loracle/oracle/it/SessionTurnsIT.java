@@ -161,11 +161,58 @@ class SessionTurnsIT {
         }
     }
 
+    @Test
+    void aTurnBehindAnUnservedOneWaitsWithoutWorkAndExpiresAtItsDeadline() throws Exception {
+        LocalStack stack = LocalStack.get();
+        Cid cid = stack.adapterCids().get(2);
+        List<InferenceCoordinator.Adapter> adapters = List.of(new InferenceCoordinator.Adapter(cid.toBytes(), BigInteger.valueOf(10_000)));
+        String other = dev.loracle.contracts.devchain.DevAccounts.get(7).getAddress(); // registered, never started
+        try (LocalStack.Chain chain = new LocalStack.Chain(null, stack,
+                c -> c.withOracles(List.of(LocalStack.ORACLE.getAddress(), other)).withExclusiveWindow(120L));
+             TestDatabases.Db db = TestDatabases.create(TestDatabases.Kind.H2);
+             OracleNode node = OracleNode.start(OracleNode.properties(stack, chain, db, cacheDir))) {
+            TransactionReceipt opened = chain.coordinator.openSession(chain.modelId(), adapters, BigInteger.ZERO,
+                    BigInteger.valueOf(10_000), BigInteger.valueOf(7)).send();
+            BigInteger sessionId = InferenceCoordinator.getSessionOpenedEvents(opened).getFirst().sessionId;
+            // turns until one is assigned to the other oracle: it is left to it for its 120 s window
+            String blocking = null;
+            for (int k = 0; k < 4 && blocking == null; k++) {
+                String id = turn(chain, sessionId, adapters, " turn " + k, 0, 4);
+                JournalEntry e = node.awaitState(id, Set.of(RequestState.values()), Duration.ofSeconds(20));
+                if (e.spec().assignedOracle().equalsIgnoreCase(other)) blocking = id;
+                else assertThat(node.awaitState(id, ENDED, Duration.ofSeconds(60)).state()).isEqualTo(RequestState.UNLOADED);
+            }
+            assertThat(blocking).as("a turn assigned to the other oracle").isNotNull();
+            long deadline = System.currentTimeMillis() / 1000 + 10;
+            String waiting = turn(chain, sessionId, adapters, " and then?", 0, 4, deadline);
+            MeterRegistry meters = node.bean(MeterRegistry.class);
+            long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (meters.get("loracle.session.turns.waiting").gauge().value() < 1 && System.nanoTime() < end) Thread.sleep(50);
+            assertThat(meters.get("loracle.session.turns.waiting").gauge().value()).as("the turn is parked").isEqualTo(1);
+            assertThat(node.bean(dev.loracle.oracle.journal.RequestJournal.class).get(waiting).state()).isEqualTo(RequestState.RECEIVED);
+
+            JournalEntry expired = node.awaitState(waiting, ENDED, Duration.ofSeconds(30));
+            assertThat(expired.state()).isEqualTo(RequestState.EXPIRED);
+            assertThat(expired.reason()).contains("deadline");
+            assertThat(expired.timings().finishedAt()).as("ended at its deadline margin (2 s), not before")
+                    .isGreaterThanOrEqualTo(deadline * 1000 - 2_000);
+            assertThat(expired.timings().runStartedAt()).as("never generated").isNull();
+            assertThat(node.bean(TxJournal.class).forRequest(waiting)).as("nothing sent").isEmpty();
+            assertThat(node.bean(dev.loracle.oracle.journal.RequestJournal.class).get(blocking).state())
+                    .as("the unserved turn is still left to its oracle").isEqualTo(RequestState.RECEIVED);
+            assertThat(meters.get("loracle.session.turns.waiting").gauge().value()).isZero();
+        }
+    }
+
     private static String turn(LocalStack.Chain chain, BigInteger sessionId, List<InferenceCoordinator.Adapter> adapters, String prompt,
                                int format, int maxTokens) throws Exception {
+        return turn(chain, sessionId, adapters, prompt, format, maxTokens, System.currentTimeMillis() / 1000 + 600);
+    }
+
+    private static String turn(LocalStack.Chain chain, BigInteger sessionId, List<InferenceCoordinator.Adapter> adapters, String prompt,
+                               int format, int maxTokens, long deadline) throws Exception {
         BigInteger cbGas = BigInteger.valueOf(100_000);
         BigInteger fee = chain.coordinator.quoteFee(chain.modelId(), BigInteger.valueOf(adapters.size()), BigInteger.valueOf(maxTokens), cbGas).send();
-        long deadline = System.currentTimeMillis() / 1000 + 600;
         TransactionReceipt r = chain.coordinator.requestTurn(sessionId, adapters, prompt.getBytes(StandardCharsets.UTF_8),
                 BigInteger.valueOf(format), BigInteger.valueOf(maxTokens), cbGas, BigInteger.valueOf(deadline), fee).send();
         assertThat(r.isStatusOK()).as("requestTurn: %s", r.getRevertReason()).isTrue();
