@@ -221,6 +221,20 @@ public final class KuboRpcClient {
         return readAll("block/get", send("block/get", Map.of("arg", cid.toString()), timeout, null, null));
     }
 
+    /**
+     * The raw bytes of one block, reading at most {@code maxBytes} of the answer: a node that sends more gets a
+     * {@link ContentTooLargeException} (not verified here either).
+     */
+    public byte[] blockGet(Cid cid, Duration timeout, int maxBytes) {
+        try (InputStream in = send("block/get", Map.of("arg", cid.toString()), timeout, null, null).body()) {
+            byte[] bytes = in.readNBytes(maxBytes + 1);
+            if (bytes.length > maxBytes) throw new ContentTooLargeException("block " + cid, maxBytes);
+            return bytes;
+        } catch (IOException e) {
+            throw new IpfsTransportException("I/O error reading the block/get response from " + apiUrl + ": " + e, e);
+        }
+    }
+
     /** Stores one block as-is under the given codec (sha2-256, CIDv1); returns the CID the node reports. */
     public Cid blockPut(byte[] block, Cid.Codec codec) {
         String boundary = "loracle-" + UUID.randomUUID();

@@ -24,6 +24,8 @@ import java.util.concurrent.Future;
  * dag-pb leaves, inline data, sizes that do not add up) is refused: only this exact layout is accepted.
  */
 public final class RawLeafFileFetcher {
+    /** No block of this layout is larger (Kubo does not exchange larger blocks); a node never gets to send more. */
+    static final int MAX_BLOCK_BYTES = 1 << 20;
     private final List<KuboRpcClient> nodes;
 
     public RawLeafFileFetcher(List<KuboRpcClient> nodes) {
@@ -49,7 +51,7 @@ public final class RawLeafFileFetcher {
     }
 
     private static byte[] fetchFrom(KuboRpcClient node, Cid cid, long maxBytes, long deadline) {
-        byte[] root = block(node, cid, deadline);
+        byte[] root = block(node, cid, deadline, (int) Math.min(maxBytes, MAX_BLOCK_BYTES));
         if (cid.codec() == Cid.Codec.RAW) {
             if (root.length > maxBytes) throw new ContentTooLargeException("snapshot " + cid, maxBytes);
             return root;
@@ -69,11 +71,18 @@ public final class RawLeafFileFetcher {
             if (links.get(i).cid().codec() != Cid.Codec.RAW) throw new VerificationException(cid + " links to a non-raw block");
             sum += file.unixFs().getBlocksizes(i);
         }
+        for (int i = 0; i < links.size(); i++) {
+            if (file.unixFs().getBlocksizes(i) > MAX_BLOCK_BYTES) throw new VerificationException(cid + " declares a leaf over " + MAX_BLOCK_BYTES + " bytes");
+        }
         if (sum != size) throw new VerificationException(cid + " declares " + size + " bytes but its blocks hold " + sum);
         byte[] out = new byte[(int) size];
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<byte[]>> leaves = new ArrayList<>();
-            for (DagPbNode.Link link : links) leaves.add(pool.submit(() -> block(node, link.cid(), deadline)));
+            for (int i = 0; i < links.size(); i++) {
+                DagPbNode.Link link = links.get(i);
+                int expected = (int) file.unixFs().getBlocksizes(i);
+                leaves.add(pool.submit(() -> leaf(node, link.cid(), deadline, expected)));
+            }
             int at = 0;
             for (int i = 0; i < links.size(); i++) {
                 byte[] leaf = join(leaves.get(i));
@@ -87,13 +96,22 @@ public final class RawLeafFileFetcher {
         return out;
     }
 
-    private static byte[] block(KuboRpcClient node, Cid cid, long deadline) {
+    /** A leaf of the size its root declares; a node sending more serves bad data (the next node is tried). */
+    private static byte[] leaf(KuboRpcClient node, Cid cid, long deadline, int size) {
+        try {
+            return block(node, cid, deadline, size);
+        } catch (ContentTooLargeException e) {
+            throw new VerificationException(node.apiUrl() + " sent more than the " + size + " bytes of leaf " + cid);
+        }
+    }
+
+    private static byte[] block(KuboRpcClient node, Cid cid, long deadline, int maxBytes) {
         long left = deadline - System.nanoTime();
         if (left <= 0) throw new ContentNotFoundException(cid, "the fetch deadline passed");
         Duration timeout = Duration.ofNanos(left);
         byte[] bytes;
         try {
-            bytes = node.blockGet(cid, timeout);
+            bytes = node.blockGet(cid, timeout, maxBytes);
         } catch (IpfsRpcException e) {
             String m = e.nodeMessage().toLowerCase(Locale.ROOT);
             if (m.contains("timed out") || m.contains("deadline exceeded") || m.contains("not found") || m.contains("could not find")) {

@@ -108,6 +108,28 @@ class IpfsKvSnapshotExchangeTest {
     }
 
     @Test
+    void theChainRestartsAtPositionZeroEveryMaxChainLengthTurnsSoResumingWalksBackNoFurther() throws Exception {
+        SessionFixture.Session session = new SessionFixture.Session();
+        SnapshotProperties shortChains = SessionFixture.settings(Duration.ofSeconds(3), 64L << 20, 2);
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (InferenceEngine a = SessionFixture.engine(); InferenceEngine b = SessionFixture.engine();
+             IpfsKvSnapshotExchange onA = SessionFixture.exchange(a, ipfs.apiUrl(), shortChains, new SimpleMeterRegistry());
+             IpfsKvSnapshotExchange onB = SessionFixture.exchange(b, ipfs.apiUrl(), shortChains, meters)) {
+            for (int k = 0; k < 3; k++) session.serve(a, onA);
+            assertThat(onA.awaitUploads(Duration.ofSeconds(30))).isTrue();
+            KvSnapshot third = KvSnapshot.decode(ipfs.client().cat(SessionFixture.cid(session.cids.get(2)), Duration.ofSeconds(10)), 1 << 26);
+            assertThat(third.from()).as("turn 2 of chains of 2 starts a new chain").isZero();
+            assertThat(third.parentCid()).isEmpty();
+            int[] expected = SessionFixture.recomputed(session.history, 3);
+            ResumeOutcome outcome = onB.prepare(SessionFixture.turn(3), session.history, session.cids);
+            assertThat(outcome.source()).as(outcome.detail()).isEqualTo(ResumeOutcome.Source.SNAPSHOT);
+            assertThat(meters.counter("loracle.session.snapshot.fetched.bytes").count()).as("only the restarted link")
+                    .isEqualTo(third.encode().length);
+            assertThat(SessionFixture.generate(b, session.history, 3).tokens()).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void aSnapshotMissingOnIpfsTimesOutAndTheTurnRecomputes() throws Exception {
         Served served = servedOnA(3);
         List<String> cids = new ArrayList<>(served.session().cids);
@@ -161,19 +183,17 @@ class IpfsKvSnapshotExchangeTest {
              IpfsKvSnapshotExchange exchange = SessionFixture.exchange(a, URI.create("http://127.0.0.1:" + blackhole.getLocalPort()),
                      SessionFixture.settings(), meters)) {
             SessionFixture.Session session = new SessionFixture.Session();
-            long t0 = System.nanoTime();
             session.serve(a, exchange);
-            long tPublish = System.nanoTime();
             session.serve(a, exchange);
             assertThat(session.cids).allSatisfy(c -> assertThat(c).isNotEmpty());
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("two turns with their publish").isLessThan(Duration.ofSeconds(5));
+            assertThat(meters.timer("loracle.session.snapshot.publish").max(java.util.concurrent.TimeUnit.SECONDS))
+                    .as("publish did not wait for the node (an upload waits up to 30 s)").isLessThan(2.0);
             assertThat(exchange.awaitUploads(Duration.ofMillis(300))).as("the uploads still hang on the dead node").isFalse();
             assertThat(meters.counter("loracle.session.snapshot.published").count()).isEqualTo(2);
             blackhole.close();   // the node goes away: the waiting uploads fail
             assertThat(exchange.awaitUploads(Duration.ofSeconds(60))).isTrue();
             assertThat(meters.counter("loracle.session.snapshot.upload.failed").count()).isEqualTo(2);
             assertThat(meters.counter("loracle.session.snapshot.uploaded").count()).isZero();
-            assertThat(tPublish).isPositive();
         }
     }
 
