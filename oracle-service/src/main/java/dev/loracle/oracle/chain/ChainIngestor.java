@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Follows the coordinator's InferenceRequested / InferenceCancelled logs: a WebSocket subscription for latency, and a
+ * Follows the coordinator's InferenceRequested / InferenceCancelled logs and its session logs (SessionTurnRequested,
+ * SessionAdvanced, and the endings of turns): WebSocket subscriptions for latency (requests and SessionAdvanced), and a
  * polling loop that (1) re-checks the hashes of ingested blocks for reorgs (anvil sends no {@code removed} logs),
  * (2) backfills with eth_getLogs from the persisted cursor up to the confirmed head, splitting ranges the RPC refuses.
  * Every request is journaled before the pipeline hears of it; duplicates (WS + backfill) are ignored by the journal.
@@ -59,6 +60,8 @@ public class ChainIngestor {
     private final MeterRegistry meters;
     private volatile WebSocketService ws;
     private volatile Disposable subscription;
+    /** Session turn endings pushed over the WebSocket, so a waiting turn starts without waiting for the next poll. */
+    private volatile Disposable sessionSubscription;
     private volatile boolean wsUp;
     private final OracleActivity activity;
     /** Session turns as announced on-chain; null = session events are not followed. */
@@ -316,6 +319,10 @@ public class ChainIngestor {
             subscription = client.logsNotifications(List.of(coordinator),
                             List.of(CoordinatorAbi.INFERENCE_REQUESTED_TOPIC))
                     .subscribe(n -> onPush(toLog(n.getParams().getResult())), err -> markWsDown("subscription error: " + err.getMessage()));
+            if (sessions != null) {
+                sessionSubscription = client.logsNotifications(List.of(coordinator), List.of(CoordinatorAbi.SESSION_ADVANCED_TOPIC))
+                        .subscribe(n -> onPush(toLog(n.getParams().getResult())), err -> markWsDown("subscription error: " + err.getMessage()));
+            }
             wsUp = true;
             log.info("subscribed to coordinator logs over {}", url);
         } catch (Exception e) {
@@ -350,6 +357,9 @@ public class ChainIngestor {
     private synchronized void closeWebSocket() {
         Disposable s = subscription;
         if (s != null) s.dispose();
+        Disposable ss = sessionSubscription;
+        if (ss != null) ss.dispose();
+        sessionSubscription = null;
         WebSocketService w = ws;
         if (w != null) {
             try {
