@@ -242,7 +242,7 @@ final class Scheduler implements Runnable {
                 return;
             }
         }
-        s.kv.close(s.computedBlockHashes());   // full blocks stay as a prefix cache (when enabled)
+        s.kv.close(s.request.cachePrefix() ? s.computedBlockHashes() : java.util.List.of()); // full blocks stay as a prefix cache (when enabled)
         s.release();
         s.text.append(s.utf8.flush());
         long end = System.nanoTime();

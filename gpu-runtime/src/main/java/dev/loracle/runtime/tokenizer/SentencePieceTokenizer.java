@@ -143,9 +143,18 @@ public final class SentencePieceTokenizer implements Tokenizer {
      */
     @Override
     public int[] encode(String text, boolean addBos, boolean addEos, boolean parseSpecial) {
+        return encode(text, addBos, addEos, parseSpecial, true);
+    }
+
+    @Override
+    public int[] encodeContinuation(String text, boolean parseSpecial) {
+        return encode(text, false, false, parseSpecial, false);
+    }
+
+    private int[] encode(String text, boolean addBos, boolean addEos, boolean parseSpecial, boolean startsInput) {
         List<Integer> out = new ArrayList<>();
         if (addBos) out.add(special.bos);
-        boolean afterSpecial = true;
+        boolean afterSpecial = startsInput;
         for (SpecialTokens.Fragment f : special.split(text, parseSpecial)) {
             if (!f.isText()) {
                 out.add(f.token());

@@ -44,6 +44,12 @@ public sealed interface Tokenizer permits SentencePieceTokenizer, BpeTokenizer {
     /** Encodes plain text (control tokens not parsed). */
     default int[] encode(String text, boolean addBos, boolean addEos) { return encode(text, addBos, addEos, false); }
 
+    /**
+     * Encodes {@code text} as it continues a token sequence that is already there: no BOS, and no space prefix at the
+     * start (SentencePiece's dummy prefix belongs to the beginning of an input, not to each piece appended to it).
+     */
+    default int[] encodeContinuation(String text, boolean parseSpecial) { return encode(text, false, false, parseSpecial); }
+
     /** A prompt as llama.cpp tokenizes it: BOS where the vocabulary asks for it, control tokens parsed. */
     default int[] encodePrompt(String text) { return encode(text, addBos(), false, true); }
 

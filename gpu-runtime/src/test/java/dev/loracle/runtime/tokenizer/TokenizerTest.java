@@ -2,6 +2,7 @@ package dev.loracle.runtime.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loracle.runtime.model.GgufFile;
@@ -85,5 +86,21 @@ class TokenizerTest {
     void emptyTextIsJustBosAndEos() {
         Tokenizer t = Tokenizer.fromLlama2c(TestModels.tok512(), 512);
         assertArrayEquals(new int[] {1, 2}, t.encode("", true, true));
+    }
+
+    @Test
+    void aContinuationHasNeitherBosNorTheSpacePrefix() {
+        Tokenizer t = Tokenizer.fromLlama2c(TestModels.tok512(), 512);
+        int[] start = t.encode("Once upon", false, false);
+        int[] continued = t.encodeContinuation("Once upon", false);
+        assertNotEquals(java.util.Arrays.toString(start), java.util.Arrays.toString(continued), "the start of an input gets the space prefix");
+        assertArrayEquals(start, t.encodeContinuation(" Once upon", false), "the start of an input is its text after one space");
+        int[] prompt = t.encodePrompt("Once upon");
+        assertEquals(t.bos(), prompt[0]);
+        int[] whole = java.util.stream.IntStream.concat(java.util.Arrays.stream(prompt),
+                java.util.Arrays.stream(t.encodeContinuation(" a time", false))).toArray();
+        StringBuilder text = new StringBuilder();
+        for (int i = prompt.length; i < whole.length; i++) text.append(new String(t.pieceBytes(whole[i - 1], whole[i]), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(" a time", text.toString(), "the continuation appends the text exactly");
     }
 }

@@ -7,6 +7,7 @@ import dev.loracle.oracle.journal.IngestionStore.BlockRef;
 import dev.loracle.oracle.journal.InferenceSpec;
 import dev.loracle.oracle.journal.JournalEntry;
 import dev.loracle.oracle.journal.RequestJournal;
+import dev.loracle.oracle.journal.SessionJournal;
 import dev.loracle.oracle.pipeline.RequestIntake;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.reactivex.disposables.Disposable;
@@ -36,7 +37,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Follows the coordinator's InferenceRequested / InferenceCancelled logs: a WebSocket subscription for latency, and a
+ * Follows the coordinator's InferenceRequested / InferenceCancelled logs and its session logs (SessionTurnRequested,
+ * SessionAdvanced, and the endings of turns): WebSocket subscriptions for latency (requests and SessionAdvanced), and a
  * polling loop that (1) re-checks the hashes of ingested blocks for reorgs (anvil sends no {@code removed} logs),
  * (2) backfills with eth_getLogs from the persisted cursor up to the confirmed head, splitting ranges the RPC refuses.
  * Every request is journaled before the pipeline hears of it; duplicates (WS + backfill) are ignored by the journal.
@@ -58,12 +60,22 @@ public class ChainIngestor {
     private final MeterRegistry meters;
     private volatile WebSocketService ws;
     private volatile Disposable subscription;
+    /** Session turn endings pushed over the WebSocket, so a waiting turn starts without waiting for the next poll. */
+    private volatile Disposable sessionSubscription;
     private volatile boolean wsUp;
     private final OracleActivity activity;
+    /** Session turns as announced on-chain; null = session events are not followed. */
+    private final SessionJournal sessions;
 
     public ChainIngestor(RpcGateway rpc, RequestJournal journal, IngestionStore store, RequestIntake intake,
                          OracleProperties.Chain cfg, MeterRegistry meters, OracleActivity activity) {
+        this(rpc, journal, store, intake, cfg, meters, activity, null);
+    }
+
+    public ChainIngestor(RpcGateway rpc, RequestJournal journal, IngestionStore store, RequestIntake intake,
+                         OracleProperties.Chain cfg, MeterRegistry meters, OracleActivity activity, SessionJournal sessions) {
         this.activity = activity;
+        this.sessions = sessions;
         this.rpc = rpc;
         this.journal = journal;
         this.store = store;
@@ -116,7 +128,8 @@ public class ChainIngestor {
     List<Log> getLogs(long from, long to) {
         EthFilter filter = new EthFilter(new DefaultBlockParameterNumber(from), new DefaultBlockParameterNumber(to), coordinator);
         filter.addOptionalTopics(CoordinatorAbi.INFERENCE_REQUESTED_TOPIC, CoordinatorAbi.INFERENCE_CANCELLED_TOPIC,
-                CoordinatorAbi.INFERENCE_FULFILLED_TOPIC, CoordinatorAbi.INFERENCE_FAILED_TOPIC);
+                CoordinatorAbi.INFERENCE_FULFILLED_TOPIC, CoordinatorAbi.INFERENCE_FAILED_TOPIC,
+                CoordinatorAbi.SESSION_TURN_REQUESTED_TOPIC, CoordinatorAbi.SESSION_ADVANCED_TOPIC);
         try {
             List<Log> out = new ArrayList<>();
             for (EthLog.LogResult<?> r : rpc.send("eth_getLogs", w -> w.ethGetLogs(filter)).getLogs()) out.add((Log) r.get());
@@ -178,6 +191,7 @@ public class ChainIngestor {
                 }
             }
         }
+        if (sessions != null) sessions.rewindFrom(forkBlock);
         long below = forkBlock - 1;
         BlockRef anchor = below < 0 ? new BlockRef(-1, "0x0") : blockRef(below);
         store.rewind(IngestionStore.COORDINATOR_CURSOR, forkBlock, anchor);
@@ -187,9 +201,14 @@ public class ChainIngestor {
     private void handle(Log l) {
         if (l.getTopics().isEmpty() || !coordinator.equalsIgnoreCase(l.getAddress())) return;
         String topic = l.getTopics().get(0);
+        if (CoordinatorAbi.SESSION_TURN_REQUESTED_TOPIC.equals(topic) || CoordinatorAbi.SESSION_ADVANCED_TOPIC.equals(topic)) {
+            if (sessions != null) handleSessionLog(l, topic);
+            return;
+        }
         if (CoordinatorAbi.INFERENCE_FULFILLED_TOPIC.equals(topic) || CoordinatorAbi.INFERENCE_FAILED_TOPIC.equals(topic)) {
             // topic 2 is the oracle that ended the request: proof of life for the takeover rule (Intake)
             if (l.getTopics().size() > 2) activity.ended("0x" + l.getTopics().get(2).substring(26), System.currentTimeMillis());
+            if (CoordinatorAbi.INFERENCE_FAILED_TOPIC.equals(topic)) turnEndedWithoutOutput(l);
             return;
         }
         BigInteger requestId = Numeric.toBigInt(l.getTopics().get(1));
@@ -197,6 +216,7 @@ public class ChainIngestor {
         MDC.put("requestId", id);
         try {
             if (CoordinatorAbi.INFERENCE_CANCELLED_TOPIC.equals(topic)) {
+                turnEndedWithoutOutput(l);
                 journal.find(id).filter(e -> !e.state().isTerminal())
                         .ifPresent(e -> intake.requestWithdrawn(id, "cancelled by the consumer on-chain"));
                 return;
@@ -224,6 +244,36 @@ public class ChainIngestor {
         } finally {
             MDC.remove("requestId");
         }
+    }
+
+    /** SessionTurnRequested / SessionAdvanced: journaled; the end of a turn wakes the session's waiting turns. */
+    private void handleSessionLog(Log l, String topic) {
+        try {
+            if (CoordinatorAbi.SESSION_TURN_REQUESTED_TOPIC.equals(topic)) {
+                var e = dev.loracle.contracts.generated.InferenceCoordinator.getSessionTurnRequestedEventFromLog(l);
+                sessions.recordRequested(InferenceSpec.chainId(e.sessionId), e.turn.intValueExact(), InferenceSpec.chainId(e.requestId),
+                        l.getBlockNumber().longValueExact());
+                return;
+            }
+            var e = dev.loracle.contracts.generated.InferenceCoordinator.getSessionAdvancedEventFromLog(l);
+            String sessionId = InferenceSpec.chainId(e.sessionId);
+            if (sessions.recordFulfilled(sessionId, e.turn.intValueExact(), InferenceSpec.chainId(e.requestId),
+                    Numeric.toHexString(e.head), Numeric.toHexString(e.snapshotCid), l.getTransactionHash(),
+                    l.getBlockNumber().longValueExact())) {
+                log.info("session {} turn {} fulfilled (request {})", sessionId, e.turn, InferenceSpec.chainId(e.requestId));
+                intake.sessionTurnEnded(sessionId);
+            }
+        } catch (RuntimeException undecodable) {
+            log.error("session log in tx {} cannot be decoded: {}", l.getTransactionHash(), undecodable.getMessage());
+            meters.counter("loracle.chain.undecodable.logs").increment();
+        }
+    }
+
+    /** InferenceFailed / InferenceCancelled: when the request is a session turn, the turn ended without an output. */
+    private void turnEndedWithoutOutput(Log l) {
+        if (sessions == null || l.getTopics().size() < 2) return;
+        sessions.recordEnded(InferenceSpec.chainId(Numeric.toBigInt(l.getTopics().get(1))), l.getBlockNumber().longValueExact())
+                .ifPresent(t -> intake.sessionTurnEnded(t.sessionId()));
     }
 
     /**
@@ -269,6 +319,10 @@ public class ChainIngestor {
             subscription = client.logsNotifications(List.of(coordinator),
                             List.of(CoordinatorAbi.INFERENCE_REQUESTED_TOPIC))
                     .subscribe(n -> onPush(toLog(n.getParams().getResult())), err -> markWsDown("subscription error: " + err.getMessage()));
+            if (sessions != null) {
+                sessionSubscription = client.logsNotifications(List.of(coordinator), List.of(CoordinatorAbi.SESSION_ADVANCED_TOPIC))
+                        .subscribe(n -> onPush(toLog(n.getParams().getResult())), err -> markWsDown("subscription error: " + err.getMessage()));
+            }
             wsUp = true;
             log.info("subscribed to coordinator logs over {}", url);
         } catch (Exception e) {
@@ -303,6 +357,9 @@ public class ChainIngestor {
     private synchronized void closeWebSocket() {
         Disposable s = subscription;
         if (s != null) s.dispose();
+        Disposable ss = sessionSubscription;
+        if (ss != null) ss.dispose();
+        sessionSubscription = null;
         WebSocketService w = ws;
         if (w != null) {
             try {

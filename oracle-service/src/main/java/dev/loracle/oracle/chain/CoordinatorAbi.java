@@ -30,6 +30,12 @@ public final class CoordinatorAbi {
     public static final String INFERENCE_CANCELLED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCECANCELLED_EVENT);
     public static final String INFERENCE_FULFILLED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCEFULFILLED_EVENT);
     public static final String INFERENCE_FAILED_TOPIC = EventEncoder.encode(InferenceCoordinator.INFERENCEFAILED_EVENT);
+    public static final String SESSION_TURN_REQUESTED_TOPIC = EventEncoder.encode(InferenceCoordinator.SESSIONTURNREQUESTED_EVENT);
+    public static final String SESSION_ADVANCED_TOPIC = EventEncoder.encode(InferenceCoordinator.SESSIONADVANCED_EVENT);
+    /** The 4-byte selector of fulfillTurn, to find a turn's output in its fulfilment's calldata. */
+    static final String FULFILL_TURN_SELECTOR = FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_FULFILLTURN,
+            List.of(new Uint256(BigInteger.ZERO), dummyRequest(), new DynamicBytes(new byte[0]), new Bytes32(new byte[32]),
+                    new Bytes32(new byte[32]), new DynamicBytes(new byte[0])), List.of())).substring(0, 10);
 
     private CoordinatorAbi() {
     }
@@ -37,6 +43,46 @@ public final class CoordinatorAbi {
     public static String encodeFulfill(InferenceSpec spec, byte[] output, byte[] resultCommitment) {
         return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_FULFILL, List.of(new Uint256(spec.requestId()),
                 InferenceRequestConverter.toStruct(spec), new DynamicBytes(output), new Bytes32(resultCommitment)), List.of()));
+    }
+
+    public static String encodeFulfillTurn(InferenceSpec spec, byte[] output, byte[] resultCommitment, byte[] head, byte[] snapshotCid) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_FULFILLTURN, List.of(new Uint256(spec.requestId()),
+                InferenceRequestConverter.toStruct(spec), new DynamicBytes(output), new Bytes32(resultCommitment),
+                new Bytes32(head), new DynamicBytes(snapshotCid)), List.of()));
+    }
+
+    /** Which session turn a request is: turns(requestId) returns (sessionId, index); sessionId 0 = not a turn. */
+    public static String encodeTurns(BigInteger requestId) {
+        return FunctionEncoder.encode(new Function(InferenceCoordinator.FUNC_TURNS, List.of(new Uint256(requestId)), List.of()));
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    public static CoordinatorClient.TurnRef decodeTurns(String returned) {
+        List<Type> values = FunctionReturnDecoder.decode(returned, (List) List.of(new TypeReference<Uint256>() { },
+                new TypeReference<Uint32>() { }));
+        if (values.size() != 2) throw new IllegalArgumentException("turns() returned no data ('" + returned + "'): is the coordinator address right?");
+        return new CoordinatorClient.TurnRef((BigInteger) values.get(0).getValue(), ((BigInteger) values.get(1).getValue()).intValueExact());
+    }
+
+    /**
+     * The output argument of a fulfillTurn call's calldata. Empty when {@code input} is not a direct fulfillTurn call
+     * (a fulfilment sent through another contract: its output is then not readable from the transaction alone).
+     */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    public static java.util.Optional<byte[]> decodeFulfillTurnOutput(String input) {
+        if (input == null || !input.toLowerCase().startsWith(FULFILL_TURN_SELECTOR)) return java.util.Optional.empty();
+        List<Type> values = FunctionReturnDecoder.decode("0x" + input.substring(FULFILL_TURN_SELECTOR.length()),
+                (List) List.of(new TypeReference<Uint256>() { }, new TypeReference<InferenceCoordinator.InferenceRequest>() { },
+                        new TypeReference<DynamicBytes>() { }, new TypeReference<Bytes32>() { }, new TypeReference<Bytes32>() { },
+                        new TypeReference<DynamicBytes>() { }));
+        if (values.size() != 6) return java.util.Optional.empty();
+        return java.util.Optional.of((byte[]) values.get(2).getValue());
+    }
+
+    private static InferenceCoordinator.InferenceRequest dummyRequest() {
+        return new InferenceCoordinator.InferenceRequest("0x0000000000000000000000000000000000000000", new byte[32], List.of(),
+                new byte[0], BigInteger.ZERO, BigInteger.ZERO, BigInteger.ZERO, BigInteger.ZERO, BigInteger.ZERO,
+                BigInteger.ZERO, BigInteger.ZERO, BigInteger.ZERO, "0x0000000000000000000000000000000000000000", BigInteger.ZERO);
     }
 
     public static String encodeReportFailure(InferenceSpec spec, int code, String reason) {

@@ -46,6 +46,30 @@ public class CoordinatorClient {
         return tx.send(spec.id(), TxRecord.TxKind.FULFIL, CoordinatorAbi.encodeFulfill(spec, output, resultCommitment));
     }
 
+    /** A session turn's fulfilment: the output plus the session's new head and the turn's snapshot CID (may be empty). */
+    public TxRecord fulfilTurn(InferenceSpec spec, byte[] output, byte[] resultCommitment, byte[] head, byte[] snapshotCid) {
+        return tx.send(spec.id(), TxRecord.TxKind.FULFIL, CoordinatorAbi.encodeFulfillTurn(spec, output, resultCommitment, head, snapshotCid));
+    }
+
+    /** Which session turn a request is, as the coordinator records it ({@code sessionId} 0: an ordinary request). */
+    public record TurnRef(BigInteger sessionId, int index) {
+        public boolean isTurn() {
+            return sessionId.signum() != 0;
+        }
+    }
+
+    public TurnRef turnOf(BigInteger requestId) {
+        return CoordinatorAbi.decodeTurns(tx.call(CoordinatorAbi.encodeTurns(requestId)));
+    }
+
+    /**
+     * The output a session turn was fulfilled with, read from its fulfillTurn transaction's calldata. Empty when the
+     * transaction is unknown or was not a direct fulfillTurn call.
+     */
+    public java.util.Optional<byte[]> fulfilledTurnOutput(String txHash) {
+        return tx.transactionInput(txHash).flatMap(CoordinatorAbi::decodeFulfillTurnOutput);
+    }
+
     public TxRecord reportFailure(InferenceSpec spec, int code, String reason) {
         return tx.send(spec.id(), TxRecord.TxKind.FAILURE, CoordinatorAbi.encodeReportFailure(spec, code, reason));
     }

@@ -355,4 +355,10 @@ public class TransactionManager {
         }
         return Optional.empty();
     }
+
+    /** The calldata of a mined transaction (anyone's), or empty when the node does not know the hash. */
+    public Optional<String> transactionInput(String txHash) {
+        return rpc.send("eth_getTransactionByHash", w -> w.ethGetTransactionByHash(txHash)).getTransaction()
+                .map(org.web3j.protocol.core.methods.response.Transaction::getInput);
+    }
 }

@@ -22,6 +22,11 @@ import dev.loracle.oracle.pipeline.BatchedGenerator;
 import dev.loracle.oracle.pipeline.Generator;
 import dev.loracle.oracle.pipeline.EngineChatTemplate;
 import dev.loracle.oracle.pipeline.PromptRenderer;
+import dev.loracle.oracle.journal.SessionJournal;
+import dev.loracle.oracle.session.SessionHistory;
+import dev.loracle.oracle.session.SessionServing;
+import dev.loracle.oracle.session.TurnGate;
+import dev.loracle.oracle.session.snapshot.KvSnapshotExchange;
 import dev.loracle.oracle.pipeline.RequestPipeline;
 import dev.loracle.oracle.runtime.RuntimeService;
 import dev.loracle.runtime.engine.AttachMode;
@@ -95,6 +100,7 @@ public class NodeConfiguration {
         }
         if (m.threads() > 0) cfg = cfg.withThreads(m.threads());
         if (m.redLineBytes() > 0) cfg = cfg.withRedLineBytes(m.redLineBytes());
+        cfg = cfg.withPrefixCache(m.prefixCache());
         InferenceEngine engine = InferenceEngine.open(cfg);
         log.info("model {} loaded on {} ({}); base memory {} bytes", model.getFileName(), engine.backendName(),
                 engine.backendDescription(), engine.memory().baseBytes());
@@ -242,19 +248,47 @@ public class NodeConfiguration {
         return new PromptRenderer(runtime, EngineChatTemplate.of(runtime));
     }
 
+    /**
+     * Session turns (with the chain only): history rebuilt from chain data, waiting turns parked until an earlier turn
+     * ends, KV snapshots through the {@link KvSnapshotExchange} bean when there is one (else none are exchanged).
+     */
+    @Bean(destroyMethod = "")
+    SessionServing sessionServing(ObjectProvider<CoordinatorClient> chain, SessionJournal sessions, RequestJournal journal,
+                                  InferenceEngine engine, ModelIdentity model, ObjectProvider<KvSnapshotExchange> snapshots,
+                                  OracleProperties props, Clock clock, MeterRegistry meters) {
+        CoordinatorClient c = chain.getIfAvailable();
+        if (c == null) return null;
+        SessionHistory history = new SessionHistory(sessions, journal, c, engine.tokenizer(), model.binding().profile(), meters);
+        TurnGate gate = new TurnGate(sessionTimers, clock, props.scheduler().deadlineMargin());
+        Gauge.builder("loracle.session.turns.waiting", gate, TurnGate::parkedCount).register(meters);
+        return new SessionServing(sessions, history, gate, snapshots.getIfAvailable(KvSnapshotExchange::disabled), c, meters);
+    }
+
+    /** Deadline timers of parked session turns. */
+    private final java.util.concurrent.ScheduledExecutorService sessionTimers =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("session-turns").daemon().factory());
+
+    @jakarta.annotation.PreDestroy
+    void stopSessionTimers() {
+        sessionTimers.shutdownNow();
+    }
+
     @Bean(destroyMethod = "close")
     RequestPipeline requestPipeline(RequestJournal journal, TxJournal txJournal, AdapterService adapters, RuntimeService runtime,
                                     PromptRenderer prompts, Generator generator, ObjectProvider<CoordinatorClient> chain,
-                                    ModelIdentity model, OracleProperties props, Clock clock, MeterRegistry meters) {
+                                    ModelIdentity model, OracleProperties props, Clock clock, MeterRegistry meters,
+                                    ObjectProvider<SessionServing> sessions) {
         return new RequestPipeline(journal, txJournal, adapters, runtime, prompts, generator, chain.getIfAvailable(),
-                model.binding(), java.util.Set.copyOf(model.modelIds()), props.scheduler(), clock, meters);
+                model.binding(), java.util.Set.copyOf(model.modelIds()), props.scheduler(), clock, meters,
+                sessions.getIfAvailable());
     }
 
     @Bean
     ChainIngestor chainIngestor(OracleProperties props, ObjectProvider<RpcGateway> rpc, RequestJournal journal,
                                 IngestionStore store, RequestPipeline pipeline, MeterRegistry meters,
-                                ObjectProvider<CoordinatorClient> chain) {
+                                ObjectProvider<CoordinatorClient> chain, SessionJournal sessions) {
         if (!props.chain().enabled()) return null;
-        return new ChainIngestor(rpc.getObject(), journal, store, pipeline, props.chain(), meters, chain.getObject().oracleActivity());
+        return new ChainIngestor(rpc.getObject(), journal, store, pipeline, props.chain(), meters, chain.getObject().oracleActivity(),
+                sessions);
     }
 }

@@ -136,7 +136,10 @@ public record OracleProperties(
             @DefaultValue("0") @Min(0) int threads,
             /** Memory red line of the runtime in bytes (0 = backend default). */
             @DefaultValue("0") @Min(0) long redLineBytes,
-            @DefaultValue("UNMERGED") @Pattern(regexp = "MERGED|UNMERGED") String attachMode) {
+            @DefaultValue("UNMERGED") @Pattern(regexp = "MERGED|UNMERGED") String attachMode,
+            /** Keep session turns' KV blocks as a prefix cache (reclaimable, evicted LRU), so a session's next turn
+             *  prefills only its new tokens; one-shot requests never keep any. */
+            @DefaultValue("true") boolean prefixCache) {
     }
 
     /** Scheduling of requests on the single runtime. */

@@ -106,7 +106,7 @@ public class BatchedGenerator implements Generator {
             }
             List<AdapterWeight> adapters = runtime.hold(job.requestId(), job.adapterSetKey(), job.adapters(), job.cids());
             Relay relay = new Relay(job.listener());
-            Sequence s = runtime.submit(adapters, job.request(), job.listener() == null ? null : relay);
+            Sequence s = runtime.submit(adapters, job.request(), job.listener() == null ? null : relay, job.promptTokens(), job.cachePrefix());
             s.result().whenComplete((r, e) -> relay.then(() -> {
                 active.release();
                 if (e != null) p.result().completeExceptionally(e);

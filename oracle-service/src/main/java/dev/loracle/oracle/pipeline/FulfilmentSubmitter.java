@@ -7,6 +7,7 @@ import dev.loracle.oracle.journal.JournalEntry;
 import dev.loracle.oracle.journal.RequestState;
 import dev.loracle.oracle.journal.StaleStateException;
 import dev.loracle.oracle.journal.TxRecord;
+import dev.loracle.oracle.session.SessionServing;
 import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +40,15 @@ final class FulfilmentSubmitter implements AutoCloseable {
     private final ConcurrentLinkedDeque<Long> recentOverhead = new ConcurrentLinkedDeque<>();
     private volatile TxOutcomeListener confirmations;
 
+    /** Session turns go out with fulfillTurn (the coordinator refuses fulfill for them); null without the chain. */
+    private final SessionServing sessions;
+
     FulfilmentSubmitter(PipelineContext ctx, Generator generator, Outcomes outcomes) {
+        this(ctx, generator, outcomes, null);
+    }
+
+    FulfilmentSubmitter(PipelineContext ctx, Generator generator, Outcomes outcomes, SessionServing sessions) {
+        this.sessions = sessions;
         this.ctx = ctx;
         this.generator = generator;
         this.outcomes = outcomes;
@@ -84,7 +93,7 @@ final class FulfilmentSubmitter implements AutoCloseable {
             }
             TxRecord tx;
             try {
-                tx = ctx.chain().fulfil(e.spec(), e.output().getBytes(StandardCharsets.UTF_8), Numeric.hexStringToByteArray(e.resultCommitment()));
+                tx = send(e);
             } catch (RpcErrorException reverted) {
                 fulfilRejected(e, reverted.getMessage());
                 return;
@@ -105,6 +114,17 @@ final class FulfilmentSubmitter implements AutoCloseable {
         } finally {
             ctx.inFlight().end(id);
         }
+    }
+
+    private TxRecord send(JournalEntry e) {
+        byte[] output = e.output().getBytes(StandardCharsets.UTF_8);
+        byte[] commitment = Numeric.hexStringToByteArray(e.resultCommitment());
+        if (sessions != null && sessions.isTurn(e.id())) {
+            SessionServing.Fulfilment turn = sessions.fulfilmentOf(e.id()).orElseThrow(() -> new IllegalStateException(
+                    "session turn " + e.id() + " has an output but no session head journaled"));
+            return ctx.chain().fulfilTurn(e.spec(), output, commitment, turn.head(), turn.snapshotCid());
+        }
+        return ctx.chain().fulfil(e.spec(), output, commitment);
     }
 
     /** The coordinator refused our fulfilment: find out why and end the request accordingly. */

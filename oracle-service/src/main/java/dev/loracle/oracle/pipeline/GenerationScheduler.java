@@ -8,6 +8,10 @@ import dev.loracle.oracle.journal.JournalEntry;
 import dev.loracle.oracle.journal.RequestOrigin;
 import dev.loracle.oracle.journal.RequestState;
 import dev.loracle.oracle.journal.StaleStateException;
+import dev.loracle.oracle.runtime.RuntimeService;
+import dev.loracle.oracle.session.RebuiltHistory;
+import dev.loracle.oracle.session.SessionServing;
+import dev.loracle.runtime.engine.AdapterWeight;
 import dev.loracle.runtime.engine.ContextOverflowException;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.GenerationResult;
@@ -23,6 +27,7 @@ import org.web3j.utils.Numeric;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -47,7 +52,18 @@ final class GenerationScheduler {
     private static final long MIN_TAKEOVER_GRACE_MS = 8_000;
     private static final long MAX_TAKEOVER_GRACE_MS = 30_000;
 
+    /** Session turns (null on a node without the chain) and the runtime holding their adapters. */
+    private final SessionServing sessions;
+    private final RuntimeService runtime;
+
     GenerationScheduler(PipelineContext ctx, Generator generator, Outcomes outcomes, FulfilmentSubmitter submitter) {
+        this(ctx, generator, outcomes, submitter, null, null);
+    }
+
+    GenerationScheduler(PipelineContext ctx, Generator generator, Outcomes outcomes, FulfilmentSubmitter submitter,
+                        SessionServing sessions, RuntimeService runtime) {
+        this.sessions = sessions;
+        this.runtime = runtime;
         this.ctx = ctx;
         this.generator = generator;
         this.outcomes = outcomes;
@@ -60,12 +76,13 @@ final class GenerationScheduler {
         InferenceSpec spec = p.spec();
         GenerationRequest request = new GenerationRequest(p.prompt(), (int) Math.min(Integer.MAX_VALUE, spec.maxTokens()),
                 spec.temperature() / 10_000f, spec.topP() / 10_000f, spec.seed().longValue());
+        RebuiltHistory session = p.session();
         Generator.Job job = new Generator.Job(p.id(), spec.adapterSetKey(), p.adapters(), p.cids(), request,
-                listener(p.id()), () -> beforeStart(p.id()));
+                listener(p.id()), () -> beforeStart(p.id()), session == null ? null : session.promptTokens(), session != null);
         generating.incrementAndGet();
         generator.submit(job).whenComplete((result, error) -> {
             try {
-                PipelineContext.withMdc(p.id(), () -> finished(p.id(), result, error));
+                PipelineContext.withMdc(p.id(), () -> finished(p, result, error));
             } finally {
                 generating.decrementAndGet();
             }
@@ -125,7 +142,8 @@ final class GenerationScheduler {
         };
     }
 
-    private void finished(String id, GenerationResult result, Throwable error) {
+    private void finished(Intake.Prepared p, GenerationResult result, Throwable error) {
+        String id = p.id();
         boolean handedOn = false;
         try {
             if (error != null) {
@@ -147,6 +165,7 @@ final class GenerationScheduler {
                 recentGenerationMs.getAndUpdate(avg -> avg == 0 ? wall : (4 * avg + wall) / 5);
             }
             ctx.meters().timer("loracle.stage.latency", "stage", "generate").record(Duration.ofNanos(genNanos));
+            if (p.session() != null) finishTurn(p, result, output);
             ctx.journal().recordResult(id, output, result.tokens().length, commitment, genNanos);
             if (genNanos > 0) tokensPerSecond.record(result.tokens().length * 1e9 / genNanos);
             if (spec.origin() == RequestOrigin.API) {
@@ -165,6 +184,18 @@ final class GenerationScheduler {
         } finally {
             if (!handedOn) ctx.inFlight().end(id);
         }
+    }
+
+    /**
+     * A session turn: its head and snapshot CID are journaled before its output (a crash in between regenerates it, as
+     * any RUNNING request without an output), so the fulfilment sent, or re-sent after a restart, carries them.
+     */
+    private void finishTurn(Intake.Prepared p, GenerationResult result, String output) {
+        ctx.meters().counter("loracle.session.turns.generated").increment();
+        ctx.meters().counter("loracle.session.prompt.tokens.reused").increment(result.reusedPromptTokens());
+        ctx.meters().counter("loracle.session.prompt.tokens.computed").increment(result.promptTokens() - result.reusedPromptTokens());
+        List<AdapterWeight> held = runtime.hold(p.id(), p.spec().adapterSetKey(), p.adapters(), p.cids());
+        sessions.finish(p.session(), p.spec(), output, held, runtime.attachMode());
     }
 
     private void failed(String id, Throwable cause) {

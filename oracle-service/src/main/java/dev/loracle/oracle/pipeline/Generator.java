@@ -21,12 +21,23 @@ public interface Generator extends AutoCloseable {
      * @param adapterSetKey requests with equal keys use the same adapters (one residency serves them all)
      * @param beforeStart   asked right before the generation starts; false = the request is not wanted any more
      *                      (served elsewhere, cancelled, expired) and the future completes with {@link NotStarted}
+     * @param promptTokens  the prompt as token ids (a session turn: its history plus its prompt), or null to encode
+     *                      the request's prompt text
+     * @param cachePrefix   whether the sequence's KV blocks stay in the engine's prefix cache (session turns)
      */
     record Job(String requestId, String adapterSetKey, List<WeightedAdapter> adapters, List<String> cids,
-               GenerationRequest request, TokenListener listener, BooleanSupplier beforeStart) {
+               GenerationRequest request, TokenListener listener, BooleanSupplier beforeStart, int[] promptTokens,
+               boolean cachePrefix) {
         public Job {
             adapters = List.copyOf(adapters);
             cids = List.copyOf(cids);
+            promptTokens = promptTokens == null ? null : promptTokens.clone();
+        }
+
+        /** An ordinary request: the prompt text is encoded, nothing kept in the prefix cache. */
+        public Job(String requestId, String adapterSetKey, List<WeightedAdapter> adapters, List<String> cids,
+                   GenerationRequest request, TokenListener listener, BooleanSupplier beforeStart) {
+            this(requestId, adapterSetKey, adapters, cids, request, listener, beforeStart, null, false);
         }
     }
 

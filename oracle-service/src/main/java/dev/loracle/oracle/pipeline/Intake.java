@@ -6,6 +6,9 @@ import dev.loracle.oracle.journal.JournalEntry;
 import dev.loracle.oracle.journal.RequestOrigin;
 import dev.loracle.oracle.journal.RequestState;
 import dev.loracle.oracle.journal.StaleStateException;
+import dev.loracle.oracle.runtime.RuntimeService;
+import dev.loracle.oracle.session.RebuiltHistory;
+import dev.loracle.oracle.session.SessionServing;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,8 +36,15 @@ import java.util.concurrent.TimeUnit;
 final class Intake implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Intake.class);
 
-    /** A request whose prompt is checked and whose adapters are fetched and validated. */
-    record Prepared(String id, InferenceSpec spec, String prompt, List<WeightedAdapter> adapters, List<String> cids) {
+    /**
+     * A request whose prompt is checked and whose adapters are fetched and validated; {@code session} is the rebuilt
+     * history of a session turn (null for an ordinary request).
+     */
+    record Prepared(String id, InferenceSpec spec, String prompt, List<WeightedAdapter> adapters, List<String> cids,
+                    RebuiltHistory session) {
+        Prepared(String id, InferenceSpec spec, String prompt, List<WeightedAdapter> adapters, List<String> cids) {
+            this(id, spec, prompt, adapters, cids, null);
+        }
     }
 
     private final PipelineContext ctx;
@@ -47,8 +57,14 @@ final class Intake implements AutoCloseable {
     /** Why the last fetch of an unfinished request failed for an outage (only requests still in flight or retried). */
     private final Map<String, String> outages = new ConcurrentHashMap<>();
 
+    /** Session turns: planning, waiting and KV preparation; null on a node without the chain. */
+    private final SessionServing sessions;
+    private final RuntimeService runtime;
+
     Intake(PipelineContext ctx, AdapterService adapters, PromptRenderer prompts, Outcomes outcomes,
-           GenerationScheduler scheduler, ScheduledExecutorService timers) {
+           GenerationScheduler scheduler, ScheduledExecutorService timers, SessionServing sessions, RuntimeService runtime) {
+        this.sessions = sessions;
+        this.runtime = runtime;
         this.ctx = ctx;
         this.adapters = adapters;
         this.prompts = prompts;
@@ -61,6 +77,7 @@ final class Intake implements AutoCloseable {
     /** Starts preparing {@code id} unless it is in flight already; false when the node is at its limit (the sweep retries). */
     boolean dispatch(String id) {
         if (!ctx.accepting().get() || ctx.stopped().get()) return false;
+        if (sessions != null && sessions.gate().isParked(id)) return true; // woken by the end of an earlier turn
         if (ctx.inFlight().size() >= ctx.cfg().queueCapacity() + ctx.cfg().fetchThreads()) {
             ctx.meters().counter("loracle.backpressure").increment();
             return false; // the journal holds it; the sweep dispatches it when there is room
@@ -81,6 +98,7 @@ final class Intake implements AutoCloseable {
             JournalEntry e = ctx.journal().get(id);
             InferenceSpec spec = e.spec();
             String prompt = null;
+            SessionServing.Plan plan = null;
             switch (e.state()) {
                 case RECEIVED -> {
                     if (endIfLate(e)) return;
@@ -94,6 +112,8 @@ final class Intake implements AutoCloseable {
                         outcomes.end(e, RequestState.CANCELLED, "no longer pending on-chain (served by another oracle or cancelled)");
                         return;
                     }
+                    plan = plan(e); // a session turn: refused (CHAT, too long) or parked before anything else
+                    if (plan.waiting()) return;
                     prompt = prompts.render(spec); // checked before anything is fetched
                     e = ctx.journal().transition(id, RequestState.RECEIVED, RequestState.FETCHING, null);
                 }
@@ -105,12 +125,18 @@ final class Intake implements AutoCloseable {
                 }
             }
             if (prompt == null) prompt = prompts.render(spec);
+            if (plan == null) plan = plan(e);
+            if (plan.waiting()) return; // a restart in FETCHING cannot wait (its turns ended), but be safe
             long t0 = System.nanoTime();
             List<WeightedAdapter> loaded = adapters.load(spec);
             ctx.meters().timer("loracle.stage.latency", "stage", "fetch").record(Duration.ofNanos(System.nanoTime() - t0));
             outages.remove(id);
-            scheduler.schedule(new Prepared(id, spec, prompt, loaded, AdapterService.cidStrings(spec)));
+            Prepared prepared = new Prepared(id, spec, prompt, loaded, AdapterService.cidStrings(spec), plan.history());
+            if (prepared.session() != null) prepareSessionKv(prepared);
+            scheduler.schedule(prepared);
             handedOn = true;
+        } catch (SessionServing.TurnRefused refused) {
+            outcomes.fail(id, refused.code(), refused.getMessage());
         } catch (PipelineFailure f) {
             outcomes.fail(id, f.code(), f.getMessage());
         } catch (AdaptersUnavailableException outage) {
@@ -125,6 +151,25 @@ final class Intake implements AutoCloseable {
         } finally {
             if (!handedOn) ctx.inFlight().end(id);
         }
+    }
+
+    private SessionServing.Plan plan(JournalEntry e) {
+        if (sessions == null || e.spec().origin() != RequestOrigin.CHAIN) return SessionServing.Plan.PLAIN_REQUEST;
+        return sessions.plan(e, runtime.contextLength());
+    }
+
+    /**
+     * Holds the turn's adapters now (the generator's hold returns these same references) so that the KV rows of its
+     * history can be made resident for exactly this adapter set before it is queued.
+     */
+    private void prepareSessionKv(Prepared p) {
+        List<dev.loracle.runtime.engine.AdapterWeight> held;
+        try {
+            held = runtime.hold(p.id(), p.spec().adapterSetKey(), p.adapters(), p.cids());
+        } catch (RuntimeException refused) { // the generator's own hold fails the same way, and classifies it
+            return;
+        }
+        sessions.prepareKv(p.session(), p.spec(), held, runtime.attachMode());
     }
 
     /**

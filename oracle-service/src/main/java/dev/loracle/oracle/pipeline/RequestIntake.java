@@ -6,4 +6,8 @@ public interface RequestIntake {
 
     /** The consumer cancelled on-chain, or the request's event vanished in a reorg. */
     void requestWithdrawn(String requestId, String reason);
+
+    /** A turn of the session ended on-chain (fulfilled, failed or cancelled): its next turn may be ready. */
+    default void sessionTurnEnded(String sessionId) {
+    }
 }

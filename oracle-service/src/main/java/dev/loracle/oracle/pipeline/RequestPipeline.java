@@ -8,6 +8,7 @@ import dev.loracle.oracle.journal.RequestJournal;
 import dev.loracle.oracle.journal.RequestState;
 import dev.loracle.oracle.journal.TxJournal;
 import dev.loracle.oracle.runtime.RuntimeService;
+import dev.loracle.oracle.session.SessionServing;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +41,7 @@ public class RequestPipeline implements RequestIntake, AutoCloseable {
     private final FulfilmentSubmitter submitter;
     private final RecoverySweep sweep;
     private final ScheduledExecutorService timers;
+    private final SessionServing sessions;
 
     /**
      * @param servedModelIds on-chain model ids this node serves (bytes32 hex); requests for other models are left alone
@@ -47,14 +49,24 @@ public class RequestPipeline implements RequestIntake, AutoCloseable {
     public RequestPipeline(RequestJournal journal, TxJournal txJournal, AdapterService adapters, RuntimeService runtime,
                            PromptRenderer prompts, Generator generator, CoordinatorClient chain, ModelBinding model,
                            Set<String> servedModelIds, OracleProperties.Scheduler cfg, Clock clock, MeterRegistry meters) {
+        this(journal, txJournal, adapters, runtime, prompts, generator, chain, model, servedModelIds, cfg, clock, meters, null);
+    }
+
+    /** @param sessions how session turns are served; null = no sessions (an off-chain node) */
+    public RequestPipeline(RequestJournal journal, TxJournal txJournal, AdapterService adapters, RuntimeService runtime,
+                           PromptRenderer prompts, Generator generator, CoordinatorClient chain, ModelBinding model,
+                           Set<String> servedModelIds, OracleProperties.Scheduler cfg, Clock clock, MeterRegistry meters,
+                           SessionServing sessions) {
+        this.sessions = sessions;
         this.ctx = new PipelineContext(journal, txJournal, chain, model, servedModelIds, cfg, clock, meters, new InFlight(),
                 new AtomicBoolean(true), new AtomicBoolean(false));
         this.generator = generator;
         this.timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("pipeline-sweep").daemon().factory());
         this.outcomes = new Outcomes(ctx);
-        this.submitter = new FulfilmentSubmitter(ctx, generator, outcomes);
-        GenerationScheduler scheduler = new GenerationScheduler(ctx, generator, outcomes, submitter);
-        this.intake = new Intake(ctx, adapters, prompts, outcomes, scheduler, timers);
+        this.submitter = new FulfilmentSubmitter(ctx, generator, outcomes, sessions);
+        GenerationScheduler scheduler = new GenerationScheduler(ctx, generator, outcomes, submitter, sessions, runtime);
+        this.intake = new Intake(ctx, adapters, prompts, outcomes, scheduler, timers, sessions, runtime);
+        if (sessions != null) sessions.gate().dispatchTo(id -> PipelineContext.withMdc(id, () -> intake.dispatch(id)));
         ConfirmationTracker confirmations = new ConfirmationTracker(ctx, generator, submitter);
         submitter.confirmationsTo(confirmations);
         this.sweep = new RecoverySweep(ctx, intake, submitter, outcomes, confirmations, generator::resident);
@@ -108,6 +120,11 @@ public class RequestPipeline implements RequestIntake, AutoCloseable {
 
     public void forgetObserver(String requestId) {
         outcomes.forget(requestId);
+    }
+
+    @Override
+    public void sessionTurnEnded(String sessionId) {
+        if (sessions != null) sessions.gate().turnEnded(sessionId);
     }
 
     @Override

@@ -129,7 +129,19 @@ public class RuntimeService implements AutoCloseable {
 
     /** Queues one sequence in the engine's continuous batch, in the node's attach mode. */
     public Sequence submit(List<AdapterWeight> adapters, GenerationRequest request, TokenListener listener) {
-        return engine.submit(SequenceRequest.of(request).withAdapters(adapters).withMode(mode).withListener(listener));
+        return submit(adapters, request, listener, null, false);
+    }
+
+    /**
+     * As {@link #submit(List, GenerationRequest, TokenListener)}, with the prompt as token ids when {@code promptTokens}
+     * is not null (a session turn), and its KV blocks kept in the prefix cache when {@code cachePrefix} (the next turn
+     * of a session extends them; one-shot requests keep nothing, so memory returns to the base figure).
+     */
+    public Sequence submit(List<AdapterWeight> adapters, GenerationRequest request, TokenListener listener, int[] promptTokens,
+                           boolean cachePrefix) {
+        SequenceRequest req = SequenceRequest.of(request).withAdapters(adapters).withMode(mode).withListener(listener)
+                .withCachePrefix(cachePrefix);
+        return engine.submit(promptTokens == null ? req : req.withPromptTokens(promptTokens));
     }
 
     /**
