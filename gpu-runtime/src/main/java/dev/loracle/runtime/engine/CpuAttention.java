@@ -7,6 +7,10 @@ import dev.loracle.runtime.tensor.ParallelRunner;
  * Paged causal attention on the CPU: for row t at position p of sequence s and query head h, scores over positions
  * 0..p of s (keys from its blocks, KV head h / kvMul), softmax with StrictMath.exp, weighted sum of values. Work is
  * split over (row, head) pairs; each pair is computed the same way whatever else is in the step.
+ * <p>
+ * With an F16 cache the numerics follow llama.cpp's F16 KV path: q is rounded to F16 before the q.k dots (products of
+ * two halves, accumulated in F32, then scaled by 1/sqrt(headDim) in F32), the softmax runs in F32 and its
+ * probabilities are rounded to F16 before weighting the values (accumulated in F32).
  */
 final class CpuAttention {
     private final ParallelRunner pool;
@@ -35,6 +39,7 @@ final class CpuAttention {
             for (int b = 0; b < used; b++) if (tables[s][b] == null) tables[s][b] = kv.block(batch.blockTables()[s][b]);
         }
         float invSqrt = 1.0f / (float) Math.sqrt(hd);
+        boolean half = kv.type() == KvCacheType.F16;
         int layer = a.layer();
         int grain = Math.max(1, (1 << 14) / (stride * hd * 2));
         pool.forRange(n * heads, grain, (from, to) -> {
@@ -43,6 +48,9 @@ final class CpuAttention {
                 int span = batch.positions()[t] + 1;
                 CpuKvBlocks.Block[] blocks = tables[batch.sequence()[t]];
                 int qOff = t * qWidth + h * hd;
+                if (half) { // this (row, head)'s q only: each job owns its slice
+                    for (int i = 0; i < hd; i++) q[qOff + i] = Float.float16ToFloat(Float.floatToFloat16(q[qOff + i]));
+                }
                 int kvh = h / kvMul;
                 int base = job * stride;
                 float max = Float.NEGATIVE_INFINITY;
@@ -59,7 +67,9 @@ final class CpuAttention {
                 }
                 for (int i = 0; i < hd; i++) out[qOff + i] = 0f;
                 for (int p = 0; p < span; p++) {
-                    blocks[p / KvBlockStorage.BLOCK_POSITIONS].addValue(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, att[base + p] / sum, out, qOff);
+                    float prob = att[base + p] / sum;
+                    if (half) prob = Float.float16ToFloat(Float.floatToFloat16(prob));
+                    blocks[p / KvBlockStorage.BLOCK_POSITIONS].addValue(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, prob, out, qOff);
                 }
             }
         });

@@ -49,8 +49,7 @@ public record KvSnapshot(String parentCid, int from, int to, byte[] tokensHash, 
     /** Bytes of one block of this layout (as the engine's KV storage counts them). */
     public static long blockBytes(KvCacheType type, int layers, int kvDim, int headDim) {
         if (layers <= 0 || kvDim <= 0 || headDim <= 0 || kvDim % headDim != 0) return -1;
-        long elems = 2L * layers * BLOCK_POSITIONS * kvDim;
-        return type == KvCacheType.F32 ? elems * 4 : elems + 2L * layers * BLOCK_POSITIONS * (kvDim / headDim) * 4;
+        return type.blockBytes(layers, kvDim, headDim);
     }
 
     public boolean signed() { return signature.length > 0; }
@@ -151,6 +150,14 @@ public record KvSnapshot(String parentCid, int from, int to, byte[] tokensHash, 
     }
 
     private static void requireFinite(byte[] block, KvCacheType type, int layers, int kvDim, int index) {
+        if (type == KvCacheType.F16) {
+            ByteBuffer h = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
+            for (int o = 0; o + 2 <= block.length; o += 2) {
+                float v = Float.float16ToFloat(h.getShort(o));
+                if (!Float.isFinite(v)) throw malformed("block " + index + " holds a bad value " + v);
+            }
+            return;
+        }
         int floatsFrom = type == KvCacheType.F32 ? 0 : 2 * layers * BLOCK_POSITIONS * kvDim;
         ByteBuffer f = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
         for (int o = floatsFrom; o + 4 <= block.length; o += 4) {

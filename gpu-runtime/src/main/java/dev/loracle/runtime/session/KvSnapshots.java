@@ -128,6 +128,11 @@ public final class KvSnapshots {
             in.asFloatBuffer().get(v);
             return v;
         }
+        if (type == KvCacheType.F16) {
+            float[] v = new float[block.length / 2];
+            for (int i = 0; i < v.length; i++) v[i] = Float.float16ToFloat(in.getShort(2 * i));
+            return v;
+        }
         int hd = c.headDim(), elems = 2 * c.nLayers() * B * kvDim(c);
         float[] scales = new float[elems / hd];
         in.position(elems);

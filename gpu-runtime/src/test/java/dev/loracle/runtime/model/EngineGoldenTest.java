@@ -7,6 +7,7 @@ import dev.loracle.runtime.cli.PromptProbe;
 import dev.loracle.runtime.engine.BackendKind;
 import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.InferenceEngine;
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.tensor.GgmlType;
 import dev.loracle.runtime.tensor.MatVec;
 import java.util.ArrayList;
@@ -50,8 +51,12 @@ class EngineGoldenTest {
     }
 
     static InferenceEngine open(String model, WeightFormat format, MatVec.DotMode dots) {
+        return open(model, format, dots, KvCacheType.F32);
+    }
+
+    static InferenceEngine open(String model, WeightFormat format, MatVec.DotMode dots, KvCacheType kv) {
         return InferenceEngine.open(EngineConfig.of(ArchGolden.model(model)).withQuant(format).withDotMode(dots)
-                .withBackend(BackendKind.CPU).withThreads(2));
+                .withBackend(BackendKind.CPU).withThreads(2).withKvCache(kv));
     }
 
     @ParameterizedTest
@@ -62,13 +67,21 @@ class EngineGoldenTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} as {1}")
-    @CsvSource({"kq-Q4_K_M, F32, 0.015, true", "kq-Q5_K_M, F32, 0.015, true", "kq-Q4_K_M, AS_FILE, 0.03, false", "kq-Q5_K_M, AS_FILE, 0.03, false"})
-    void kQuantModelsMatchLlamaCpp(String model, WeightFormat format, float tolerance, boolean greedy) {
-        try (InferenceEngine engine = open(model, format, MatVec.DotMode.FLOAT)) {
-            GgmlType expected = format == WeightFormat.AS_FILE ? GgmlType.Q8_0 : GgmlType.F32;
-            assertEquals(expected, engine.weights().layers().getFirst().wq().type());
-            assertMatchesGoldens(engine, model, tolerance, greedy);
+    @ParameterizedTest(name = "{0} kv {1}")
+    @CsvSource({"kq-Q4_K_M, F16", "kq-Q5_K_M, F16"})
+    void kQuantModelsMatchLlamaCpp(String model, KvCacheType kv) {
+        try (InferenceEngine engine = open(model, WeightFormat.AS_FILE, MatVec.DotMode.INT8, kv)) {
+            assertTrue(engine.weights().layers().getFirst().wq().type().kQuant(), "K-quants kept as stored");
+            assertMatchesGoldens(engine, model, 1e-2f, true);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} requantized to Q8_0")
+    @CsvSource({"kq-Q4_K_M", "kq-Q5_K_M"})
+    void kQuantModelsRequantizedToQ8StayClose(String model) {
+        try (InferenceEngine engine = open(model, WeightFormat.Q8_0, MatVec.DotMode.INT8, KvCacheType.F16)) {
+            assertEquals(GgmlType.Q8_0, engine.weights().layers().getFirst().wq().type());
+            assertMatchesGoldens(engine, model, 0.03f, false);
         }
     }
 }
