@@ -5,17 +5,20 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Java kernels for K-quant weights (Q4_K, Q5_K, Q6_K, kept in their GGUF block layout) times {@link Q8KActivation}s,
- * llama.cpp's scheme for these types. The contract the native kernels ({@code kquant_rows.inc}) share, per output:
- * for each 256-value super-block b in order, exact integers
+ * llama.cpp's scheme for these types, with the float steps of llama.cpp's AVX2 kernels (ggml_vec_dot_q4_K_q8_K and
+ * siblings) so that the logits match its goldens to float rounding, not just to the quantization noise. The contract
+ * the native kernels ({@code kquant_rows.inc}) share, per output, with acc[8] = 0, accm[4] = 0, summs = 0:
  * <pre>
- *   isum = sum over 16-value groups g of scale_g * sum(u_e * x_e)     (u: the unsigned quant, 0..31 or 0..63)
- *   imin = sum over g of min_g * bsum_g                              (Q6_K: min_g = 32 * scale_g)
+ *   per 256-value super-block b, exact integers in 8 lanes: lane k = sum over the 32-value chunks c of
+ *       scale(c, k) * sum_{e = 4k..4k+3} (u[32c + e] - off) * x[32c + e]     (u: unsigned quant; off 32 for Q6_K, else 0)
+ *   d = dX * dW;  acc[k] = fma(d, (float) lane[k], acc[k])
+ *   Q4_K: accm[m] = fma(-dX * dminW, (float) (min_2m * s_2m + min_2m+1 * s_2m+1), accm[m])   (s_j: sum of x over sub-block j)
+ *   Q5_K: summs = fma(-dX * dminW, (float) sum_j min_j * s_j, summs)
+ *   result = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))
+ *            [+ ((accm0 + accm2) + (accm1 + accm3)) for Q4_K] [+ summs for Q5_K]
  * </pre>
- * then {@code acc = fma((float) isum, dW * dX, acc); acc = fma((float) -imin, dminW * dX, acc)} for Q4_K/Q5_K and
- * {@code acc = fma((float) (isum - imin), dW * dX, acc)} for Q6_K, from acc = 0. So a result depends on neither
- * vector width, tiling, token count, thread count nor Java vs native.
- * <p>
- * A row is decoded once ({@link Row}) and then multiplied with every token of the step.
+ * Integers are exact, so a result depends on neither vector width, tiling, token count, thread count nor Java vs
+ * native. A row is decoded once ({@link Row}) and then multiplied with every token of the step.
  */
 final class KQuantDot {
     private KQuantDot() {}
@@ -23,7 +26,7 @@ final class KQuantDot {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     static final int QK_K = 256;
 
-    /** One weight row decoded to unsigned quants, per-16 scales and mins, and per-super-block F32 scales. */
+    /** One weight row decoded to unsigned quants, per-16 scales and mins (Q4_K/Q5_K), and per-super-block F32 scales. */
     static final class Row {
         final byte[] u;
         final int[] scale, min;
@@ -82,7 +85,6 @@ final class KQuantDot {
 
         private void q6k(int b) {
             d[b] = f16(208);
-            dmin[b] = d[b];
             int e0 = b * QK_K;
             for (int h = 0; h < 2; h++) {
                 int ql = 64 * h, qh = 128 + 32 * h, base = e0 + 128 * h;
@@ -94,35 +96,50 @@ final class KQuantDot {
                     u[base + 96 + l] = (byte) ((hi >> 4) | (hb >> 6 & 3) << 4);
                 }
             }
-            for (int g = 0; g < 16; g++) {
-                scale[e0 / 16 + g] = raw[192 + g];
-                min[e0 / 16 + g] = 32 * raw[192 + g];
-            }
+            for (int g = 0; g < 16; g++) scale[e0 / 16 + g] = raw[192 + g];
         }
     }
 
     /** Decoded row {@code w} times token {@code x} (super-blocks from {@code xSuper0}), by the contract above. */
     static float dot(GgmlType type, Row w, Q8KActivation x, int xSuper0) {
-        boolean q6 = type == GgmlType.Q6_K;
-        float acc = 0f;
+        int off = type == GgmlType.Q6_K ? 32 : 0;
+        float[] acc = new float[8], accm = new float[4];
+        int[] lane = new int[8];
+        float summs = 0f;
         byte[] u = w.u, xq = x.q;
         for (int b = 0; b < w.d.length; b++) {
-            int xb = xSuper0 + b, isum = 0, imin = 0;
-            for (int g = 0; g < 16; g++) {
-                int e = b * QK_K + 16 * g, xe = xb * QK_K + 16 * g, s = 0;
-                for (int i = 0; i < 16; i++) s += u[e + i] * xq[xe + i];
-                isum += w.scale[b * 16 + g] * s;
-                imin += w.min[b * 16 + g] * x.bsums[xb * 16 + g];
+            int xb = xSuper0 + b, e0 = b * QK_K, x0 = xb * QK_K;
+            java.util.Arrays.fill(lane, 0);
+            for (int c = 0; c < 8; c++) {
+                for (int k = 0; k < 8; k++) {
+                    int e = e0 + 32 * c + 4 * k, xe = x0 + 32 * c + 4 * k, s = 0;
+                    for (int i = 0; i < 4; i++) s += (u[e + i] - off) * xq[xe + i];
+                    lane[k] += w.scale[e / 16] * s;
+                }
             }
-            float dx = x.d[xb];
-            if (q6) {
-                acc = Math.fma((float) (isum - imin), w.d[b] * dx, acc);
+            float dx = x.d[xb], d = dx * w.d[b];
+            for (int k = 0; k < 8; k++) acc[k] = Math.fma(d, (float) lane[k], acc[k]);
+            if (type == GgmlType.Q6_K) continue;
+            float dmin = -dx * w.dmin[b];
+            int[] bs = x.bsums;
+            int g0 = xb * 16, m0 = b * 16;
+            if (type == GgmlType.Q4_K) {
+                for (int m = 0; m < 4; m++) {
+                    int p = w.min[m0 + 4 * m] * (bs[g0 + 4 * m] + bs[g0 + 4 * m + 1]) + w.min[m0 + 4 * m + 2] * (bs[g0 + 4 * m + 2] + bs[g0 + 4 * m + 3]);
+                    accm[m] = Math.fma(dmin, (float) p, accm[m]);
+                }
             } else {
-                acc = Math.fma((float) isum, w.d[b] * dx, acc);
-                acc = Math.fma((float) -imin, w.dmin[b] * dx, acc);
+                int imin = 0;
+                for (int j = 0; j < 8; j++) imin += w.min[m0 + 2 * j] * (bs[g0 + 2 * j] + bs[g0 + 2 * j + 1]);
+                summs = Math.fma(dmin, (float) imin, summs);
             }
         }
-        return acc;
+        float sum = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+        return switch (type) {
+            case Q4_K -> sum + ((accm[0] + accm[2]) + (accm[1] + accm[3]));
+            case Q5_K -> sum + summs;
+            default -> sum;
+        };
     }
 
     /** Rows [r0, r1) of K-quant {@code w} times the n tokens of {@code x}, into {@code y[t*yStride + r + yShift]}. */
@@ -139,6 +156,8 @@ final class KQuantDot {
     static void floatRows(QuantizedTensor w, int r0, int r1, float[] x, int n, float[] y, int yStride, int yShift) {
         int cols = Math.toIntExact(w.cols());
         float[] row = new float[cols];
+        String emul = System.getProperty("kq.emul", "");
+        if (!emul.isEmpty()) x = Emul.fake(x, n * cols, emul);
         for (int r = r0; r < r1; r++) {
             w.dequantizeRow(r, row, 0);
             for (int t = 0; t < n; t++) {
@@ -148,5 +167,26 @@ final class KQuantDot {
                 y[t * yStride + r + yShift] = acc;
             }
         }
+    }
+}
+
+final class Emul {
+    static float[] fake(float[] x, int len, String how) {
+        float[] y = x.clone();
+        int bs = how.equals("q8_0") ? 32 : 256;
+        for (int b = 0; b < len / bs; b++) {
+            float amax = 0, max = 0;
+            for (int j = 0; j < bs; j++) { float a = Math.abs(x[b*bs+j]); if (a > amax) { amax = a; max = x[b*bs+j]; } }
+            if (amax == 0) { for (int j = 0; j < bs; j++) y[b*bs+j] = 0; continue; }
+            if (how.equals("q8_0")) {
+                float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f)); float id = 127f / amax;
+                for (int j = 0; j < bs; j++) y[b*bs+j] = d * Math.round(x[b*bs+j] * id);
+            } else {
+                float iscale = (how.equals("q8k128") ? -128f : -127f) / max;
+                float d = 1f / iscale;
+                for (int j = 0; j < bs; j++) y[b*bs+j] = d * Math.min(127, (int) Math.rint(iscale * x[b*bs+j]));
+            }
+        }
+        return y;
     }
 }

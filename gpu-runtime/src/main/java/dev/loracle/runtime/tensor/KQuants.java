@@ -65,8 +65,8 @@ final class KQuants {
             float d1 = d * (sm1 & 0xFF), m1 = dmin * (sm1 >> 8), d2 = d * (sm2 & 0xFF), m2 = dmin * (sm2 >> 8);
             for (int l = 0; l < 32; l++) {
                 int q = u8(s, qs + 32L * g + l);
-                y[t + 64 * g + l] = d1 * (q & 0xF) - m1;
-                y[t + 64 * g + 32 + l] = d2 * (q >> 4) - m2;
+                y[t + 64 * g + l] = Math.fma(d1, q & 0xF, -m1);
+                y[t + 64 * g + 32 + l] = Math.fma(d2, q >> 4, -m2);
             }
         }
     }
@@ -81,8 +81,8 @@ final class KQuants {
             int lowBit = 1 << (2 * g), highBit = 2 << (2 * g);
             for (int l = 0; l < 32; l++) {
                 int q = u8(s, qs + 32L * g + l), h = u8(s, qh + l);
-                y[t + 64 * g + l] = d1 * ((q & 0xF) + ((h & lowBit) != 0 ? 16 : 0)) - m1;
-                y[t + 64 * g + 32 + l] = d2 * ((q >> 4) + ((h & highBit) != 0 ? 16 : 0)) - m2;
+                y[t + 64 * g + l] = Math.fma(d1, (q & 0xF) + ((h & lowBit) != 0 ? 16 : 0), -m1);
+                y[t + 64 * g + 32 + l] = Math.fma(d2, (q >> 4) + ((h & highBit) != 0 ? 16 : 0), -m2);
             }
         }
     }

@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class KqDiagTest {
     @ParameterizedTest
-    @CsvSource({"kq-Q4_K_M,F16,FLOAT", "kq-Q5_K_M,F16,FLOAT", "kq-Q4_K_M,F32,FLOAT", "kq-Q5_K_M,F32,FLOAT"})
+    @CsvSource({"kq-Q4_K_M,F16,INT8", "kq-Q5_K_M,F16,INT8", "kq-Q4_K_M,F32,INT8", "kq-Q5_K_M,F32,INT8"})
     void diag(String model, KvCacheType kv, MatVec.DotMode mode) {
         String golden = model.startsWith("kq") ? model : model.replace("-tiny", "");
         try (InferenceEngine e = EngineGoldenTest.open(model, WeightFormat.AS_FILE, mode, kv)) {
