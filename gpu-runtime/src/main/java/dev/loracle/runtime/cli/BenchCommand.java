@@ -34,7 +34,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--random-shape", description = "random-weight model: 110m | 1b | 260k | dim,hidden,layers,heads,kvheads,vocab[,context]")
     String randomShape;
 
-    @Option(names = "--quant", defaultValue = "q8_0", description = "f32 | q8_0 | q4_0 | as_file (default ${DEFAULT-VALUE})")
+    @Option(names = "--quant", defaultValue = "q8_0", description = "f32 | q8_0 | q4_0 | q4_k | as_file (default ${DEFAULT-VALUE})")
     String quant;
 
     @Option(names = "--threads", description = "matmul threads (default: available processors)")

@@ -81,7 +81,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "matmul threads (default: available processors)")
     Integer threads;
 
-    @Option(names = "--kv", defaultValue = "f32", description = "KV cache: f32 | int8")
+    @Option(names = "--kv", defaultValue = "f32", description = "KV cache: f32 | f16 | int8")
     String kv;
 
     @Option(names = "--backend", defaultValue = "auto", description = "auto | cpu | cuda (default ${DEFAULT-VALUE})")

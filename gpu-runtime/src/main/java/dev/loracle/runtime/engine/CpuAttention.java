@@ -1,6 +1,7 @@
 package dev.loracle.runtime.engine;
 
 import dev.loracle.runtime.engine.plan.Op;
+import dev.loracle.runtime.tensor.GgmlExp;
 import dev.loracle.runtime.tensor.ParallelRunner;
 
 /**
@@ -10,7 +11,8 @@ import dev.loracle.runtime.tensor.ParallelRunner;
  * <p>
  * With an F16 cache the numerics follow llama.cpp's F16 KV path: q is rounded to F16 before the q.k dots (products of
  * two halves, accumulated in F32, then scaled by 1/sqrt(headDim) in F32), the softmax runs in F32 and its
- * probabilities are rounded to F16 before weighting the values (accumulated in F32).
+ * probabilities are rounded to F16 before weighting the values (accumulated in F32); sums and exp in the order and
+ * rounding of llama.cpp's AVX2 build ({@link HalfDot}, {@link GgmlExp}).
  */
 final class CpuAttention {
     private final ParallelRunner pool;
@@ -59,6 +61,10 @@ final class CpuAttention {
                     att[base + p] = sc;
                     if (sc > max) max = sc;
                 }
+                if (half) {
+                    halfSoftmaxAndValues(att, base, span, max, blocks, layer, kvh, hd, out, qOff);
+                    continue;
+                }
                 float sum = 0f;
                 for (int p = 0; p < span; p++) {
                     float e = (float) StrictMath.exp(att[base + p] - max);
@@ -67,11 +73,35 @@ final class CpuAttention {
                 }
                 for (int i = 0; i < hd; i++) out[qOff + i] = 0f;
                 for (int p = 0; p < span; p++) {
-                    float prob = att[base + p] / sum;
-                    if (half) prob = Float.float16ToFloat(Float.floatToFloat16(prob));
-                    blocks[p / KvBlockStorage.BLOCK_POSITIONS].addValue(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, prob, out, qOff);
+                    blocks[p / KvBlockStorage.BLOCK_POSITIONS].addValue(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, att[base + p] / sum, out, qOff);
                 }
             }
         });
+    }
+
+    /**
+     * The F16 path after the scores: llama.cpp's soft_max (its vectorized expf, each 8 positions summed in a fixed tree
+     * and accumulated in double, then one multiply by the float reciprocal), weights rounded to F16, values weighted in
+     * {@link HalfDot}'s lanes (lane = position % 32, as in its transposed-V dot over the padded cache).
+     */
+    private static void halfSoftmaxAndValues(float[] att, int base, int span, float max, CpuKvBlocks.Block[] blocks, int layer,
+                                             int kvh, int hd, float[] out, int qOff) {
+        double sum = 0;
+        float[] e = new float[8];
+        for (int b0 = 0; b0 < span; b0 += 8) {
+            for (int l = 0; l < 8; l++) {
+                int p = b0 + l;
+                e[l] = p < span ? GgmlExp.expf(att[base + p] - max) : 0f;
+                if (p < span) att[base + p] = e[l];
+            }
+            sum += ((e[0] + e[4]) + (e[2] + e[6])) + ((e[1] + e[5]) + (e[3] + e[7]));
+        }
+        float scale = (float) (1.0 / sum);
+        float[] lanes = new float[hd * HalfDot.LANES];
+        for (int p = 0; p < span; p++) {
+            float prob = Float.float16ToFloat(Float.floatToFloat16(att[base + p] * scale));
+            blocks[p / KvBlockStorage.BLOCK_POSITIONS].addValueLanes(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, prob, lanes, p % HalfDot.LANES);
+        }
+        for (int i = 0; i < hd; i++) out[qOff + i] = HalfDot.reduce(lanes, i * HalfDot.LANES);
     }
 }

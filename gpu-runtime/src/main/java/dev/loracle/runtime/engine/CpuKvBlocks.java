@@ -146,15 +146,11 @@ final class CpuKvBlocks implements KvBlockStorage {
         /**
          * q[qOff..qOff+headDim) . key(layer, slot, kvHead): 8-lane products accumulated per lane, lanes summed in lane
          * order and the tail added last, so the result is the same on every machine. F16: q must already be rounded
-         * to F16 (the products of two halves are exact in F32); one fma chain in element order.
+         * to F16; the dot is {@link HalfDot}'s (llama.cpp's F16 dot order).
          */
         float keyDot(int layer, int slot, int kvHead, float[] q, int qOff) {
             int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
-            if (type == KvCacheType.F16) {
-                float s = 0f;
-                for (int i = 0; i < headDim; i++) s = Math.fma(q[qOff + i], Float.float16ToFloat(keyH[off + i]), s);
-                return s;
-            }
+            if (type == KvCacheType.F16) return HalfDot.dot(q, qOff, keyH, off, headDim);
             FloatVector acc = FloatVector.zero(F);
             int i = 0, upper = headDim - L;
             if (type == KvCacheType.F32) {
@@ -172,13 +168,18 @@ final class CpuKvBlocks implements KvBlockStorage {
             return s * keyScale[(layer * BLOCK_POSITIONS + slot) * nKv + kvHead];
         }
 
-        /** out[outOff..) += a * value(layer, slot, kvHead); for F16, a is already rounded to F16. */
+        /**
+         * F16 cache: {@code lanes[i * 32 + lane] = fma(value_i, p, lanes[i * 32 + lane])} for i &lt; headDim, p already
+         * rounded to F16 ({@link HalfDot} reduces the lanes).
+         */
+        void addValueLanes(int layer, int slot, int kvHead, float p, float[] lanes, int lane) {
+            int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
+            for (int i = 0; i < headDim; i++) lanes[i * HalfDot.LANES + lane] = Math.fma(Float.float16ToFloat(valH[off + i]), p, lanes[i * HalfDot.LANES + lane]);
+        }
+
+        /** out[outOff..) += a * value(layer, slot, kvHead) (F32 and INT8 caches). */
         void addValue(int layer, int slot, int kvHead, float a, float[] out, int outOff) {
             int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
-            if (type == KvCacheType.F16) {
-                for (int i = 0; i < headDim; i++) out[outOff + i] = Math.fma(a, Float.float16ToFloat(valH[off + i]), out[outOff + i]);
-                return;
-            }
             if (type == KvCacheType.F32) {
                 for (int i = 0; i < headDim; i++) out[outOff + i] += a * valF[off + i];
                 return;

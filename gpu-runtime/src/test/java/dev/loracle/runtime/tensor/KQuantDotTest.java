@@ -119,4 +119,21 @@ class KQuantDotTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void q4kEncoderRoundTripsWithinHalfAStep() {
+        float[] x = gaussian(512, 31);
+        MemorySegment seg = Arena.ofAuto().allocate(GgmlType.Q4_K.bytesFor(512));
+        Quantization.quantize(GgmlType.Q4_K, x, 0, 512, seg, 0);
+        float[] back = new float[512];
+        Quantization.dequantize(GgmlType.Q4_K, seg, 0, back, 0, 512);
+        for (int j = 0; j < 16; j++) { // per 32-value sub-block: within about one step (range / 15) of the input
+            float lo = 0, hi = 0;
+            for (int l = 0; l < 32; l++) {
+                lo = Math.min(lo, x[32 * j + l]);
+                hi = Math.max(hi, x[32 * j + l]);
+            }
+            for (int l = 0; l < 32; l++) assertEquals(x[32 * j + l], back[32 * j + l], (hi - lo) / 15 * 1.2f, "value " + (32 * j + l));
+        }
+    }
 }
