@@ -149,9 +149,9 @@ final class KQuants {
             }
             for (int g = 0; g < 4; g++) {
                 for (int l = 0; l < 32; l++) {
-                    int lo = q4(x[x0 + 64 * g + l], d * sc[2 * g], dmin * mn[2 * g]);
-                    int hi = q4(x[x0 + 64 * g + 32 + l], d * sc[2 * g + 1], dmin * mn[2 * g + 1]);
-                    dst.set(ValueLayout.JAVA_BYTE, o + 16 + 32L * g + l, (byte) (lo | hi << 4));
+                    int low = q4(x[x0 + 64 * g + l], d * sc[2 * g], dmin * mn[2 * g]);
+                    int high = q4(x[x0 + 64 * g + 32 + l], d * sc[2 * g + 1], dmin * mn[2 * g + 1]);
+                    dst.set(ValueLayout.JAVA_BYTE, o + 16 + 32L * g + l, (byte) (low | high << 4));
                 }
             }
         }
