@@ -84,7 +84,7 @@ class KQuantDotTest {
     }
 
     @ParameterizedTest(name = "{0} n={1} {2}x{3}")
-    @CsvSource({"Q4_K,1,37,256", "Q4_K,5,9,1024", "Q5_K,1,37,768", "Q5_K,6,11,512", "Q6_K,1,37,768", "Q6_K,7,5,2048"})
+    @CsvSource({"Q4_K,1,37,256", "Q4_K,5,9,1024", "Q4_K,35,4,512", "Q5_K,1,37,768", "Q5_K,6,11,512", "Q5_K,21,3,256", "Q6_K,1,37,768", "Q6_K,7,5,2048"})
     void nativeEqualsJavaBitForBit(GgmlType type, int n, int rows, int cols) {
         assumeTrue(NativeKernels.available(), "native kernels not built here");
         try (Arena arena = Arena.ofShared()) {
