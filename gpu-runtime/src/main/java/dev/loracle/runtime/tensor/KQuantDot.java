@@ -156,8 +156,6 @@ final class KQuantDot {
     static void floatRows(QuantizedTensor w, int r0, int r1, float[] x, int n, float[] y, int yStride, int yShift) {
         int cols = Math.toIntExact(w.cols());
         float[] row = new float[cols];
-        String emul = System.getProperty("kq.emul", "");
-        if (!emul.isEmpty()) x = Emul.fake(x, n * cols, emul);
         for (int r = r0; r < r1; r++) {
             w.dequantizeRow(r, row, 0);
             for (int t = 0; t < n; t++) {
@@ -167,26 +165,5 @@ final class KQuantDot {
                 y[t * yStride + r + yShift] = acc;
             }
         }
-    }
-}
-
-final class Emul {
-    static float[] fake(float[] x, int len, String how) {
-        float[] y = x.clone();
-        int bs = how.equals("q8_0") ? 32 : 256;
-        for (int b = 0; b < len / bs; b++) {
-            float amax = 0, max = 0;
-            for (int j = 0; j < bs; j++) { float a = Math.abs(x[b*bs+j]); if (a > amax) { amax = a; max = x[b*bs+j]; } }
-            if (amax == 0) { for (int j = 0; j < bs; j++) y[b*bs+j] = 0; continue; }
-            if (how.equals("q8_0")) {
-                float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f)); float id = 127f / amax;
-                for (int j = 0; j < bs; j++) y[b*bs+j] = d * Math.round(x[b*bs+j] * id);
-            } else {
-                float iscale = (how.equals("q8k128") ? -128f : -127f) / max;
-                float d = 1f / iscale;
-                for (int j = 0; j < bs; j++) y[b*bs+j] = d * Math.min(127, (int) Math.rint(iscale * x[b*bs+j]));
-            }
-        }
-        return y;
     }
 }
