@@ -2,6 +2,10 @@ package dev.loracle.runtime.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Java kernels for K-quant weights (Q4_K, Q5_K, Q6_K, kept in their GGUF block layout) times {@link Q8KActivation}s,
@@ -18,7 +22,8 @@ import java.lang.foreign.ValueLayout;
  *            [+ ((accm0 + accm2) + (accm1 + accm3)) for Q4_K] [+ summs for Q5_K]
  * </pre>
  * Integers are exact, so a result depends on neither vector width, tiling, token count, thread count nor Java vs
- * native. A row is decoded once ({@link Row}) and then multiplied with every token of the step.
+ * native. A row is decoded once ({@link Row}, its quants in lane order) and then multiplied with every token of the
+ * step; the lane sums use the Vector API (8 int lanes).
  */
 final class KQuantDot {
     private KQuantDot() {}
@@ -29,12 +34,18 @@ final class KQuantDot {
     /** One weight row decoded to unsigned quants, per-16 scales and mins (Q4_K/Q5_K), and per-super-block F32 scales. */
     static final class Row {
         final byte[] u;
+        /** u - off in lane order: up[32c + 8j + k] = u[32c + 4k + j] - off (off 32 for Q6_K), so 8 lanes load at once. */
+        final byte[] up;
+        /** The scale of lane k of chunk c: laneScale[8c + k] (per super-block: 64 entries). */
+        final int[] laneScale;
         final int[] scale, min;
         final float[] d, dmin;
         private final byte[] raw;
 
         Row(GgmlType type, int cols) {
             u = new byte[cols];
+            up = new byte[cols];
+            laneScale = new int[cols / 4];
             scale = new int[cols / 16];
             min = new int[cols / 16];
             d = new float[cols / QK_K];
@@ -52,6 +63,9 @@ final class KQuantDot {
                     default -> throw new IllegalArgumentException("not a K-quant: " + type);
                 }
             }
+            int bias = type == GgmlType.Q6_K ? 32 : 0;
+            for (int e = 0; e < u.length; e++) up[lanePosition(e)] = (byte) (u[e] - bias);
+            for (int l = 0; l < laneScale.length; l++) laneScale[l] = scale[l * 4 / 16];
         }
 
         private int u8(int i) { return raw[i] & 0xFF; }
@@ -100,23 +114,36 @@ final class KQuantDot {
         }
     }
 
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+
+    /** Where value e of a super-block's 32-value chunk goes in lane order: 8j + k for e = 4k + j. */
+    static int lanePosition(int e) {
+        int inChunk = e & 31;
+        return (e & ~31) + 8 * (inChunk & 3) + (inChunk >> 2);
+    }
+
+    private static IntVector widen(byte[] a, int off) {
+        return (IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, a, off).convertShape(VectorOperators.B2I, I8, 0);
+    }
+
     /** Decoded row {@code w} times token {@code x} (super-blocks from {@code xSuper0}), by the contract above. */
     static float dot(GgmlType type, Row w, Q8KActivation x, int xSuper0) {
-        int off = type == GgmlType.Q6_K ? 32 : 0;
         float[] acc = new float[8], accm = new float[4];
         int[] lane = new int[8];
         float summs = 0f;
-        byte[] u = w.u, xq = x.q;
+        byte[] up = w.up, xp = x.lanePermuted();
         for (int b = 0; b < w.d.length; b++) {
             int xb = xSuper0 + b, e0 = b * QK_K, x0 = xb * QK_K;
-            java.util.Arrays.fill(lane, 0);
+            IntVector lanes = IntVector.zero(I8);
             for (int c = 0; c < 8; c++) {
-                for (int k = 0; k < 8; k++) {
-                    int e = e0 + 32 * c + 4 * k, xe = x0 + 32 * c + 4 * k, s = 0;
-                    for (int i = 0; i < 4; i++) s += (u[e + i] - off) * xq[xe + i];
-                    lane[k] += w.scale[e / 16] * s;
+                IntVector sum = IntVector.zero(I8);
+                for (int j = 0; j < 4; j++) {
+                    int e = e0 + 32 * c + 8 * j, xe = x0 + 32 * c + 8 * j;
+                    sum = sum.add(widen(up, e).mul(widen(xp, xe)));
                 }
+                lanes = lanes.add(sum.mul(IntVector.fromArray(I8, w.laneScale, b * 64 + 8 * c)));
             }
+            lanes.intoArray(lane, 0);
             float dx = x.d[xb], d = dx * w.d[b];
             for (int k = 0; k < 8; k++) acc[k] = Math.fma(d, (float) lane[k], acc[k]);
             if (type == GgmlType.Q6_K) continue;

@@ -13,6 +13,8 @@ public final class Q8KActivation {
     /** Sum of each 16 consecutive q (16 per super-block); int so the native kernel reads them as int32. */
     final int[] bsums;
     private int length;
+    /** q in KQuantDot's lane order, made on first use by the Java kernel (the native one reads q as is). */
+    private byte[] lanePermuted;
 
     public Q8KActivation(int capacity) {
         int blocks = (capacity + QK_K - 1) / QK_K;
@@ -23,11 +25,22 @@ public final class Q8KActivation {
 
     public int length() { return length; }
 
+    /** q with each 32-value chunk in lane order ({@link KQuantDot#lanePosition}); computed once, after quantize. */
+    synchronized byte[] lanePermuted() {
+        if (lanePermuted == null) {
+            byte[] p = new byte[q.length];
+            for (int e = 0; e < length; e++) p[KQuantDot.lanePosition(e)] = q[e];
+            lanePermuted = p;
+        }
+        return lanePermuted;
+    }
+
     /** Quantizes {@code x[0..n)}; n must be a multiple of 256. Returns this. */
     public Q8KActivation quantize(float[] x, int n) {
         checkLength(n);
         quantizeBlocks(x, 0, n / QK_K);
         this.length = n;
+        this.lanePermuted = null;
         return this;
     }
 
@@ -36,6 +49,7 @@ public final class Q8KActivation {
         checkLength(n);
         pool.forRange(n / QK_K, 32, (b0, b1) -> quantizeBlocks(x, b0, b1));
         this.length = n;
+        this.lanePermuted = null;
         return this;
     }
 
