@@ -33,8 +33,10 @@ final class KQuantDot {
 
     /** One weight row decoded to unsigned quants, per-16 scales and mins (Q4_K/Q5_K), and per-super-block F32 scales. */
     static final class Row {
-        final byte[] u;
-        /** u - off in lane order: up[32c + 8j + k] = u[32c + 4k + j] - off (off 32 for Q6_K), so 8 lanes load at once. */
+        /**
+         * The unsigned quants u minus the offset (32 for Q6_K, else 0) in lane order, up[32c + 8j + k] = u[32c + 4k + j]
+         * - off, so that 8 lanes load at once.
+         */
         final byte[] up;
         /** The scale of lane k of chunk c: laneScale[8c + k] (per super-block: 64 entries). */
         final int[] laneScale;
@@ -43,7 +45,6 @@ final class KQuantDot {
         private final byte[] raw;
 
         Row(GgmlType type, int cols) {
-            u = new byte[cols];
             up = new byte[cols];
             laneScale = new int[cols / 4];
             scale = new int[cols / 16];
@@ -63,8 +64,6 @@ final class KQuantDot {
                     default -> throw new IllegalArgumentException("not a K-quant: " + type);
                 }
             }
-            int bias = type == GgmlType.Q6_K ? 32 : 0;
-            for (int e = 0; e < u.length; e++) up[lanePosition(e)] = (byte) (u[e] - bias);
             for (int l = 0; l < laneScale.length; l++) laneScale[l] = scale[l * 4 / 16];
         }
 
@@ -92,7 +91,7 @@ final class KQuantDot {
                 for (int l = 0; l < 32; l++) {
                     int q = (u8(qs + 32 * (j / 2) + l) >> shift) & 0xF;
                     if (five && (u8(16 + l) >> j & 1) != 0) q += 16;
-                    u[e0 + 32 * j + l] = (byte) q;
+                    up[lanePosition(e0 + 32 * j + l)] = (byte) q;
                 }
             }
         }
@@ -104,10 +103,10 @@ final class KQuantDot {
                 int ql = 64 * h, qh = 128 + 32 * h, base = e0 + 128 * h;
                 for (int l = 0; l < 32; l++) {
                     int hb = u8(qh + l), lo = u8(ql + l), hi = u8(ql + l + 32);
-                    u[base + l] = (byte) ((lo & 0xF) | (hb & 3) << 4);
-                    u[base + 32 + l] = (byte) ((hi & 0xF) | (hb >> 2 & 3) << 4);
-                    u[base + 64 + l] = (byte) ((lo >> 4) | (hb >> 4 & 3) << 4);
-                    u[base + 96 + l] = (byte) ((hi >> 4) | (hb >> 6 & 3) << 4);
+                    up[lanePosition(base + l)] = (byte) (((lo & 0xF) | (hb & 3) << 4) - 32);
+                    up[lanePosition(base + 32 + l)] = (byte) (((hi & 0xF) | (hb >> 2 & 3) << 4) - 32);
+                    up[lanePosition(base + 64 + l)] = (byte) (((lo >> 4) | (hb >> 4 & 3) << 4) - 32);
+                    up[lanePosition(base + 96 + l)] = (byte) (((hi >> 4) | (hb >> 6 & 3) << 4) - 32);
                 }
             }
             for (int g = 0; g < 16; g++) scale[e0 / 16 + g] = raw[192 + g];
