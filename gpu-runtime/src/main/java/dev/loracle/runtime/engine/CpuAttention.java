@@ -45,6 +45,7 @@ final class CpuAttention {
         int layer = a.layer();
         int grain = Math.max(1, (1 << 14) / (stride * hd * 2));
         pool.forRange(n * heads, grain, (from, to) -> {
+            float[] lanes = half ? new float[HalfDot.LANES] : null; // F16 dot scratch, one per chunk of jobs
             for (int job = from; job < to; job++) {
                 int t = job / heads, h = job % heads;
                 int span = batch.positions()[t] + 1;
@@ -57,7 +58,7 @@ final class CpuAttention {
                 int base = job * stride;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int p = 0; p < span; p++) {
-                    float sc = blocks[p / KvBlockStorage.BLOCK_POSITIONS].keyDot(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, q, qOff) * invSqrt;
+                    float sc = blocks[p / KvBlockStorage.BLOCK_POSITIONS].keyDot(layer, p % KvBlockStorage.BLOCK_POSITIONS, kvh, q, qOff, lanes) * invSqrt;
                     att[base + p] = sc;
                     if (sc > max) max = sc;
                 }

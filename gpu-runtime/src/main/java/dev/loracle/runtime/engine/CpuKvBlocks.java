@@ -146,11 +146,11 @@ final class CpuKvBlocks implements KvBlockStorage {
         /**
          * q[qOff..qOff+headDim) . key(layer, slot, kvHead): 8-lane products accumulated per lane, lanes summed in lane
          * order and the tail added last, so the result is the same on every machine. F16: q must already be rounded
-         * to F16; the dot is {@link HalfDot}'s (llama.cpp's F16 dot order).
+         * to F16; the dot is {@link HalfDot}'s (llama.cpp's F16 dot order), {@code scratch} its HalfDot.LANES lanes.
          */
-        float keyDot(int layer, int slot, int kvHead, float[] q, int qOff) {
+        float keyDot(int layer, int slot, int kvHead, float[] q, int qOff, float[] scratch) {
             int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
-            if (type == KvCacheType.F16) return HalfDot.dot(q, qOff, keyH, off, headDim);
+            if (type == KvCacheType.F16) return HalfDot.dot(q, qOff, keyH, off, headDim, scratch);
             FloatVector acc = FloatVector.zero(F);
             int i = 0, upper = headDim - L;
             if (type == KvCacheType.F32) {

@@ -12,9 +12,9 @@ final class HalfDot {
 
     static final int LANES = 32;
 
-    /** q[qOff..qOff+n) (already F16-rounded values) . halves h[hOff..hOff+n). */
-    static float dot(float[] q, int qOff, short[] h, int hOff, int n) {
-        float[] acc = new float[LANES];
+    /** q[qOff..qOff+n) (already F16-rounded values) . halves h[hOff..hOff+n); {@code acc}: LANES floats of scratch. */
+    static float dot(float[] q, int qOff, short[] h, int hOff, int n, float[] acc) {
+        java.util.Arrays.fill(acc, 0, LANES, 0f);
         int np = n & ~(LANES - 1);
         for (int i = 0; i < np; i++) acc[i % LANES] = Math.fma(q[qOff + i], Float.float16ToFloat(h[hOff + i]), acc[i % LANES]);
         double sum = reduce(acc, 0);
