@@ -75,7 +75,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-s", "--seed"}, defaultValue = "0")
     long seed;
 
-    @Option(names = "--quant", defaultValue = "as_file", description = "f32 | q8_0 | q4_0 | as_file (default)")
+    @Option(names = "--quant", defaultValue = "as_file", description = "f32 | q8_0 | q4_0 | q4_k | as_file (default: K-quants multiplied as stored)")
     String quant;
 
     @Option(names = "--threads", description = "matmul threads (default: available processors)")
