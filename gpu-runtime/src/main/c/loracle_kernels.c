@@ -6,11 +6,12 @@
  * so results are bit-identical to Java's whatever the instruction set, the row tiling or the number of tokens.
  * The integer block sums are exact: Q8_0 uses |w| (<= 128) times x with w's sign (|x| <= 127), Q4_0 the unsigned
  * nibble (0..15) times x minus 8 * sum(x); no int16 pair sum can saturate.
+ * K-quant weights (Q4_K, Q5_K, Q6_K) times Q8_K activations: kquant_rows.inc, same idea (see KQuantDot).
  */
 #include <immintrin.h>
 #include <stdint.h>
 
-#define KERNELS_ABI 1
+#define KERNELS_ABI 2
 
 static int use_vnni;
 
@@ -53,4 +54,16 @@ void loracle_int8_rows(int32_t type, const uint8_t *w, int64_t rowBytes, int32_t
                        const int8_t *xq, const float *xd, const int32_t *xs, int32_t n, float *y, int32_t yStride, int32_t yShift) {
     if (use_vnni) rows_vnni(w, rowBytes, r0, r1, cols, xq, xd, xs, n, y, yStride, yShift, type == 2);
     else rows_avx2(w, rowBytes, r0, r1, cols, xq, xd, xs, n, y, yStride, yShift, type == 2);
+}
+
+#define KQ_TARGET __attribute__((target("avx2,fma,f16c")))
+#include "kquant_rows.inc"
+
+/*
+ * y[t * yStride + r + yShift] = row r of w (rows r0..r1) . token t of the Q8_K activation (t < n), for ggml type 12
+ * (Q4_K), 13 (Q5_K) or 14 (Q6_K). xq holds n * cols int8 values, xd n * cols / 256 scales, bs n * cols / 16 sums.
+ */
+void loracle_kquant_rows(int32_t type, const uint8_t *w, int64_t rowBytes, int32_t r0, int32_t r1, int32_t cols,
+                         const int8_t *xq, const float *xd, const int32_t *bs, int32_t n, float *y, int32_t yStride, int32_t yShift) {
+    kq_rows(type, w, rowBytes, r0, r1, cols, xq, xd, bs, n, y, yStride, yShift);
 }

@@ -17,13 +17,13 @@ import picocli.CommandLine.Option;
  * (generate serves the file's types) declares it with {@link QuantAsFile}.
  */
 final class EngineOptions {
-    @Option(names = "--quant", defaultValue = "q8_0", description = "f32 | q8_0 | q4_0 | as_file (default ${DEFAULT-VALUE})")
+    @Option(names = "--quant", defaultValue = "q8_0", description = "f32 | q8_0 | q4_0 | q4_k | as_file (default ${DEFAULT-VALUE}; as_file multiplies K-quants as stored)")
     String quant;
 
     @Option(names = "--threads", description = "matmul threads (default: available processors)")
     Integer threads;
 
-    @Option(names = "--kv", defaultValue = "f32", description = "KV cache: f32 | int8 (default ${DEFAULT-VALUE})")
+    @Option(names = "--kv", defaultValue = "f32", description = "KV cache: f32 | f16 | int8 (default ${DEFAULT-VALUE})")
     String kv;
 
     WeightFormat format() {

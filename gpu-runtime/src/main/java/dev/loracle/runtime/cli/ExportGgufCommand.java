@@ -33,7 +33,7 @@ final class ExportGgufCommand implements Callable<Integer> {
     @Option(names = "--random-shape", required = true, description = "110m | 1b | 260k | dim,hidden,layers,heads,kvheads,vocab[,context]")
     String shape;
 
-    @Option(names = "--format", defaultValue = "q8_0", description = "f32 | q8_0 | q4_0 (default ${DEFAULT-VALUE})")
+    @Option(names = "--format", defaultValue = "q8_0", description = "f32 | q8_0 | q4_0 | q4_k (default ${DEFAULT-VALUE})")
     String format;
 
     @Option(names = "--seed", defaultValue = "42")
@@ -43,7 +43,7 @@ final class ExportGgufCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         ModelConfig c = RandomModel.parseShape(shape);
         WeightFormat f = WeightFormat.parse(format);
-        if (f == WeightFormat.AS_FILE) throw new IllegalArgumentException("--format must be f32, q8_0 or q4_0");
+        if (f == WeightFormat.AS_FILE) throw new IllegalArgumentException("--format must be f32, q8_0, q4_0 or q4_k");
         try (Arena arena = Arena.ofShared(); ParallelRunner pool = new ParallelRunner(Runtime.getRuntime().availableProcessors())) {
             LlamaWeights w = RandomModel.create(c, f, seed, arena, pool).weights();
             GgufWriter g = new GgufWriter();
@@ -59,10 +59,11 @@ final class ExportGgufCommand implements Callable<Integer> {
     /** The llama.* hyper-parameters and the synthetic SentencePiece vocabulary of {@link RandomModel}. */
     static void describe(GgufWriter g, ModelConfig c, GgmlType type, String shape) {
         g.put("general.architecture", "llama").put("general.name", "loracle-random-" + shape)
-                .put("general.file_type", switch (type) { // llama_ftype: ALL_F32, MOSTLY_Q4_0, MOSTLY_Q8_0
+                .put("general.file_type", switch (type) { // llama_ftype: ALL_F32, MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q4_K_S
                     case F32 -> 0;
                     case Q4_0 -> 2;
                     case Q8_0 -> 7;
+                    case Q4_K -> 14;
                     default -> throw new IllegalArgumentException("no file type for " + type);
                 })
                 .put("llama.context_length", c.contextLength()).put("llama.embedding_length", c.dim())

@@ -47,12 +47,17 @@ final class KernelBenchCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "5", description = "timed runs per figure; the median is reported")
     int runs;
 
+    @Option(names = "--quant", defaultValue = "as_file",
+            description = "as_file (K-quants multiplied as stored) | q8_0 | q4_0 | f32 (default ${DEFAULT-VALUE})")
+    String quant;
+
     @Override
     public Integer call() {
         if (tokens < 1 || runs < 1 || threads < 1) throw new IllegalArgumentException("--tokens, --runs and --threads must be >= 1");
         MatVec.DotMode mode = MatVec.DotMode.valueOf(dot.toUpperCase(Locale.ROOT));
         try (Arena arena = Arena.ofShared(); ParallelRunner pool = new ParallelRunner(threads)) {
-            LoadedModel m = ModelLoader.load(model, null, WeightFormat.AS_FILE, arena);
+            WeightFormat format = WeightFormat.parse(quant);
+            LoadedModel m = ModelLoader.load(model, null, format, arena);
             LlamaWeights w = m.weights();
             Step decode = new Step(w, 1), prefill = new Step(w, tokens);
             for (int i = 0; i < 3; i++) decode.run(pool, mode); // JIT warm-up
@@ -63,12 +68,22 @@ final class KernelBenchCommand implements Callable<Integer> {
             double prefillSeconds = median(runs, () -> prefill.run(pool, mode));
             double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
             spec.commandLine().getOut().printf(Locale.ROOT,
-                    "{\"model\": \"%s\", \"dot\": \"%s\", \"kernels\": \"%s\", \"threads\": %d, \"matmul_decode_tok_s\": %.1f,"
+                    "{\"model\": \"%s\", \"quant\": \"%s\", \"weight_types\": \"%s\", \"dot\": \"%s\", \"kernels\": \"%s\", \"threads\": %d, \"matmul_decode_tok_s\": %.1f,"
                             + " \"matmul_prefill_tokens\": %d, \"matmul_prefill_tok_s\": %.1f, \"weight_gb_s_decode\": %.2f, \"load_average\": %.2f}%n",
-                    model.getFileName(), mode.name().toLowerCase(Locale.ROOT), mode == MatVec.DotMode.INT8 ? NativeKernels.describe() : "Java float kernels",
+                    model.getFileName(), format.name().toLowerCase(Locale.ROOT), weightTypes(w), mode.name().toLowerCase(Locale.ROOT), mode == MatVec.DotMode.INT8 ? NativeKernels.describe() : "Java float kernels",
                     threads, 1 / decodeSeconds, tokens, tokens / prefillSeconds, w.bytesReadPerToken() / decodeSeconds / 1e9, load);
         }
         return 0;
+    }
+
+    /** The matrix types the step multiplies, e.g. "Q4_K+Q6_K". */
+    private static String weightTypes(LlamaWeights w) {
+        java.util.Set<String> types = new java.util.TreeSet<>();
+        for (LlamaWeights.Layer l : w.layers()) {
+            for (QuantizedTensor t : new QuantizedTensor[] {l.wq(), l.wk(), l.wv(), l.wo(), l.gate(), l.up(), l.down()}) types.add(t.type().name());
+        }
+        types.add(w.classifier().type().name());
+        return String.join("+", types);
     }
 
     private static double median(int runs, Runnable r) {

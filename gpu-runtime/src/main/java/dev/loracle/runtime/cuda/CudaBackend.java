@@ -14,6 +14,8 @@ import dev.loracle.runtime.lora.LoraMath.WeightedTarget;
 import dev.loracle.runtime.memory.MemoryBudget;
 import dev.loracle.runtime.model.LlamaWeights;
 
+import dev.loracle.runtime.model.WeightConverter;
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +37,9 @@ public final class CudaBackend implements Backend {
     private final DeviceMemoryPool pool;
     private final Supplier<String> hardware;
     private CudaModel model;
+    /** Host copies of base matrices converted for the device kernels (K-quants as Q8_0); closed with the backend. */
+    private final Arena converted = Arena.ofShared();
+    private String weightNumerics = "as-loaded";
     private ForwardPlan plan;
 
     /** Takes ownership of {@code device} (closed with the backend) and loads the packaged PTX into it. */
@@ -96,6 +101,10 @@ public final class CudaBackend implements Backend {
                     + " bytes) is above the device's " + total + " bytes: set one below it so that requests fail fast "
                     + "with RedLineExceededException instead of a cuMemAlloc error");
         }
+        // the device kernels read F32/F16/Q8_0/Q4_0: K-quants (native on the CPU backend) are requantized to Q8_0 here
+        LlamaWeights kernelWeights = WeightConverter.requantizeKQuants(weights, converted);
+        if (kernelWeights != weights) weightNumerics = "k-quants-as-q8_0";
+        weights = kernelWeights;
         ForwardPlan p = ForwardPlan.of(weights);
         PlanCheck.requireSupported(p);
         model = new CudaModel(device, pool, launcher, weights, p.rope());
@@ -108,6 +117,8 @@ public final class CudaBackend implements Backend {
         model();
         return plan;
     }
+
+    @Override public String weightNumerics() { return weightNumerics; }
 
     @Override
     public KvBlockStorage createKvStorage(KvCacheType type) {
@@ -199,6 +210,7 @@ public final class CudaBackend implements Backend {
             if (model != null) model.close();
             pool.close();
             if (kernelsOwner != null) kernelsOwner.close();
+            converted.close();
         } catch (Exception e) {
             throw new CudaException("closing " + device.label() + " failed", e);
         } finally {

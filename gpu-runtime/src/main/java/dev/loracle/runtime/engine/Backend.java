@@ -24,6 +24,12 @@ public interface Backend extends AutoCloseable {
 
     MemoryBudget memory();
 
+    /**
+     * How this backend multiplies the base weights, for the numeric profile: "as-loaded" when it runs every matrix in
+     * the type it was loaded in, otherwise what it converted (e.g. CUDA requantizes K-quants to Q8_0).
+     */
+    default String weightNumerics() { return "as-loaded"; }
+
     /** Makes {@code weights} resident (upload, or adopt the host mapping), reserves BASE_WEIGHTS, builds the plan. Once. */
     void loadBase(LlamaWeights weights);
 

@@ -8,7 +8,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Host paged KV cache: each block holds {@link #BLOCK_POSITIONS} positions of every layer's keys and values, as F32
+ * Host paged KV cache: each block holds {@link #BLOCK_POSITIONS} positions of every layer's keys and values, as F32,
+ * as F16 (half the bytes; the attention then rounds q and the softmax weights to F16 too, see {@link CpuAttention})
  * or as int8 with one F32 scale per (position, KV head) (scale = amax / 127, about a quarter of the bytes).
  * Blocks are heap arrays made on {@link #acquire} and dropped on {@link #release}.
  */
@@ -18,7 +19,6 @@ final class CpuKvBlocks implements KvBlockStorage {
     private final List<Block> blocks = new ArrayList<>();
 
     CpuKvBlocks(KvCacheType type, int layers, int kvDim, int headDim) {
-        if (type == KvCacheType.F16) throw new UnsupportedOperationException("the CPU backend has no F16 KV cache yet (use f32 or int8)");
         this.type = type;
         this.layers = layers;
         this.kvDim = kvDim;
@@ -27,8 +27,7 @@ final class CpuKvBlocks implements KvBlockStorage {
     }
 
     static long blockBytes(KvCacheType type, int layers, int kvDim, int headDim) {
-        long elems = 2L * layers * BLOCK_POSITIONS * kvDim;
-        return type == KvCacheType.F32 ? elems * 4 : elems + 2L * layers * BLOCK_POSITIONS * (kvDim / headDim) * 4;
+        return type.blockBytes(layers, kvDim, headDim);
     }
 
     @Override public KvCacheType type() { return type; }
@@ -59,6 +58,8 @@ final class CpuKvBlocks implements KvBlockStorage {
         java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate((int) blockBytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         if (type == KvCacheType.F32) {
             out.asFloatBuffer().put(b.keyF).put(b.valF);
+        } else if (type == KvCacheType.F16) {
+            out.asShortBuffer().put(b.keyH).put(b.valH);
         } else {
             out.put(b.keyQ).put(b.valQ);
             out.asFloatBuffer().put(b.keyScale).put(b.valScale);
@@ -73,6 +74,8 @@ final class CpuKvBlocks implements KvBlockStorage {
         java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(rows).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         if (type == KvCacheType.F32) {
             in.asFloatBuffer().get(b.keyF).get(b.valF);
+        } else if (type == KvCacheType.F16) {
+            in.asShortBuffer().get(b.keyH).get(b.valH);
         } else {
             in.get(b.keyQ).get(b.valQ);
             in.asFloatBuffer().get(b.keyScale).get(b.valScale);
@@ -89,18 +92,20 @@ final class CpuKvBlocks implements KvBlockStorage {
     /** One block: element (layer, slot, kvHead, i) at ((layer * BLOCK + slot) * kvDim + kvHead * headDim + i). */
     final class Block {
         private final float[] keyF, valF;
+        private final short[] keyH, valH;
         private final byte[] keyQ, valQ;
         private final float[] keyScale, valScale;
 
         Block() {
             int n = layers * BLOCK_POSITIONS * kvDim;
-            if (type == KvCacheType.F32) {
-                keyF = new float[n];
-                valF = new float[n];
+            keyF = type == KvCacheType.F32 ? new float[n] : null;
+            valF = type == KvCacheType.F32 ? new float[n] : null;
+            keyH = type == KvCacheType.F16 ? new short[n] : null;
+            valH = type == KvCacheType.F16 ? new short[n] : null;
+            if (type != KvCacheType.INT8) {
                 keyQ = valQ = null;
                 keyScale = valScale = null;
             } else {
-                keyF = valF = null;
                 keyQ = new byte[n];
                 valQ = new byte[n];
                 keyScale = new float[layers * BLOCK_POSITIONS * nKv];
@@ -114,6 +119,13 @@ final class CpuKvBlocks implements KvBlockStorage {
             if (type == KvCacheType.F32) {
                 System.arraycopy(k, kOff, keyF, off, kvDim);
                 System.arraycopy(v, vOff, valF, off, kvDim);
+                return;
+            }
+            if (type == KvCacheType.F16) { // round to nearest even, as llama.cpp's F32 -> F16 copy into its cache
+                for (int i = 0; i < kvDim; i++) {
+                    keyH[off + i] = Float.floatToFloat16(k[kOff + i]);
+                    valH[off + i] = Float.floatToFloat16(v[vOff + i]);
+                }
                 return;
             }
             int s = (layer * BLOCK_POSITIONS + slot) * nKv;
@@ -133,10 +145,12 @@ final class CpuKvBlocks implements KvBlockStorage {
 
         /**
          * q[qOff..qOff+headDim) . key(layer, slot, kvHead): 8-lane products accumulated per lane, lanes summed in lane
-         * order and the tail added last, so the result is the same on every machine.
+         * order and the tail added last, so the result is the same on every machine. F16: q must already be rounded
+         * to F16; the dot is {@link HalfDot}'s (llama.cpp's F16 dot order), {@code scratch} its HalfDot.LANES lanes.
          */
-        float keyDot(int layer, int slot, int kvHead, float[] q, int qOff) {
+        float keyDot(int layer, int slot, int kvHead, float[] q, int qOff, float[] scratch) {
             int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
+            if (type == KvCacheType.F16) return HalfDot.dot(q, qOff, keyH, off, headDim, scratch);
             FloatVector acc = FloatVector.zero(F);
             int i = 0, upper = headDim - L;
             if (type == KvCacheType.F32) {
@@ -154,7 +168,16 @@ final class CpuKvBlocks implements KvBlockStorage {
             return s * keyScale[(layer * BLOCK_POSITIONS + slot) * nKv + kvHead];
         }
 
-        /** out[outOff..) += a * value(layer, slot, kvHead). */
+        /**
+         * F16 cache: {@code lanes[i * 32 + lane] = fma(value_i, p, lanes[i * 32 + lane])} for i &lt; headDim, p already
+         * rounded to F16 ({@link HalfDot} reduces the lanes).
+         */
+        void addValueLanes(int layer, int slot, int kvHead, float p, float[] lanes, int lane) {
+            int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
+            for (int i = 0; i < headDim; i++) lanes[i * HalfDot.LANES + lane] = Math.fma(Float.float16ToFloat(valH[off + i]), p, lanes[i * HalfDot.LANES + lane]);
+        }
+
+        /** out[outOff..) += a * value(layer, slot, kvHead) (F32 and INT8 caches). */
         void addValue(int layer, int slot, int kvHead, float a, float[] out, int outOff) {
             int off = (layer * BLOCK_POSITIONS + slot) * kvDim + kvHead * headDim;
             if (type == KvCacheType.F32) {

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * MERGED copies on the CPU: W' = requantize(dequantize(W) + sum w_i s_i B_i A_i) in W's format, tensors merged in
+ * MERGED copies on the CPU: W' = requantize(dequantize(W) + sum w_i s_i B_i A_i) in W's format (Q8_0 for a K-quant W), tensors merged in
  * parallel, each a block of rows at a time while it is in cache. The base is only read.
  */
 final class CpuMerge {
@@ -42,7 +42,7 @@ final class CpuMerge {
     /** Peak bytes of {@link #mergeInto}: the copies plus the float scratch of the merging threads. */
     long mergeBytes(Map<TensorId, List<WeightedTarget>> deltas) {
         long held = 0;
-        for (TensorId id : deltas.keySet()) held += base(id).byteSize();
+        for (TensorId id : deltas.keySet()) held += mergedBytes(base(id));
         return held + mergeScratchFloats(deltas.keySet()) * Float.BYTES;
     }
 
@@ -91,7 +91,7 @@ final class CpuMerge {
         List<TensorId> ids = new ArrayList<>(deltas.keySet());
         for (TensorId id : ids) {
             QuantizedTensor b = base(id);
-            held += b.byteSize();
+            held += mergedBytes(b);
             if (b.type() != GgmlType.F32) largest = Math.max(largest, scratchFloats(b));
         }
         long scratchFloats = mergeScratchFloats(ids);
@@ -114,7 +114,7 @@ final class CpuMerge {
                 try {
                     for (int i = s; i < e; i++) {
                         if (buf == null && bases[i].type() != GgmlType.F32) buf = scratch.remove();
-                        copies[i] = arena.allocate(bases[i].byteSize(), 64);
+                        copies[i] = arena.allocate(mergedBytes(bases[i]), 64);
                         fillWorkingCopy(bases[i], deltas.get(ids.get(i)), copies[i], buf);
                     }
                 } finally {
@@ -125,7 +125,7 @@ final class CpuMerge {
             for (int i = 0; i < bases.length; i++) {
                 TensorId id = ids.get(i);
                 merged[id.layer()][id.kind().ordinal()] =
-                        new QuantizedTensor(bases[i].name() + "+lora", bases[i].type(), bases[i].rows(), bases[i].cols(), copies[i]);
+                        new QuantizedTensor(bases[i].name() + "+lora", mergedType(bases[i].type()), bases[i].rows(), bases[i].cols(), copies[i]);
             }
             return new CpuOverlay(deltas.keySet(), merged, arena, wc);
         } catch (RuntimeException | Error e) {
@@ -137,13 +137,21 @@ final class CpuMerge {
         }
     }
 
+    /**
+     * The format of a merged copy: the base's, except K-quants, which become Q8_0 (there is no K-quant encoder here, and
+     * Q8_0 keeps the merged weights closer to dequantize(W) + delta than a second 4/5/6-bit rounding would).
+     */
+    static GgmlType mergedType(GgmlType base) { return base.kQuant() ? GgmlType.Q8_0 : base; }
+
+    private static long mergedBytes(QuantizedTensor b) { return b.rows() * mergedType(b.type()).bytesFor(b.cols()); }
+
     /** Elements per quantization block of Q8_0 and Q4_0. */
     private static final int QUANT_BLOCK = 32;
     /** Floats per row block of a fused merge: 32 rows of 768 (96 KiB), well inside L2. */
     private static final int MERGE_BLOCK_FLOATS = 32 * 768;
 
     /**
-     * dst = requantize(dequantize(W) + sum w_i s_i B_i A_i), in W's format, on the calling thread ({@code scratch}
+     * dst = requantize(dequantize(W) + sum w_i s_i B_i A_i), in {@link #mergedType}, on the calling thread ({@code scratch}
      * holds {@link #scratchFloats} dequantized values; unused for F32).
      */
     private static void fillWorkingCopy(QuantizedTensor base, List<WeightedTarget> deltas, MemorySegment dst, float[] scratch) {
@@ -156,20 +164,20 @@ final class CpuMerge {
             // Blocks never straddle rows: dequantize, merge and requantize a few rows at a time, so that the floats stay
             // in L2 instead of making three passes over the whole tensor in memory (same bytes as the whole-tensor path).
             LoraMath.RowMerger merger = LoraMath.rowMerger(rows, cols, deltas);
-            long rowBytes = base.byteSize() / rows;
+            long rowBytes = base.byteSize() / rows, dstRowBytes = mergedType(base.type()).bytesFor(cols);
             int block = mergeBlockRows(base);
             for (int r0 = 0; r0 < rows; r0 += block) {
                 int r1 = Math.min(rows, r0 + block);
                 int m = (r1 - r0) * cols;
                 Quantization.dequantize(base.type(), base.data(), r0 * rowBytes, scratch, 0, m);
                 if (merger != null) merger.addRows(scratch, 0, r0, r1);
-                Quantization.quantize(base.type(), scratch, 0, m, dst, r0 * rowBytes);
+                Quantization.quantize(mergedType(base.type()), scratch, 0, m, dst, r0 * dstRowBytes);
             }
         } else {
             // rows are stored back to back, so the whole tensor is one run of blocks
             Quantization.dequantize(base.type(), base.data(), 0, scratch, 0, n);
             LoraMath.addComposite(MemorySegment.ofArray(scratch).asSlice(0, (long) n * Float.BYTES), rows, cols, deltas, 1);
-            Quantization.quantize(base.type(), scratch, 0, n, dst, 0);
+            Quantization.quantize(mergedType(base.type()), scratch, 0, n, dst, 0);
         }
     }
 

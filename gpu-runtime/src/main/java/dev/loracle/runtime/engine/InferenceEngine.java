@@ -120,8 +120,14 @@ public final class InferenceEngine implements AutoCloseable {
     /** Frees every cached KV block no sequence uses (accounted memory returns to the base when nothing runs); returns how many. */
     public int dropPrefixCache() { return kvBlocks.dropCache(); }
 
-    /** Backend, dot-product mode and KV kernel version: KV rows are only exchanged between engines that agree on it. */
-    public String numericProfile() { return backend.name() + ";dot=" + config.dotMode().name().toLowerCase() + ";kv-kernels=1"; }
+    /**
+     * Backend, dot-product mode, KV cache type, how the backend multiplies the base weights and the KV kernel version:
+     * KV rows are only exchanged between engines that agree on it.
+     */
+    public String numericProfile() {
+        return backend.name() + ";dot=" + config.dotMode().name().toLowerCase() + ";kv=" + config.kvCache().name().toLowerCase()
+                + ";weights=" + backend.weightNumerics() + ";kv-kernels=2";
+    }
 
     /** The root of the prefix hash chain of sequences run with {@code set} in {@code mode} (empty set = base). */
     public BlockHash prefixRoot(List<AdapterWeight> set, AttachMode mode) {

@@ -15,8 +15,9 @@ import java.util.stream.IntStream;
  * Quantize-on-load. Matrices whose row length is a multiple of 32 become the requested type; others
  * (stories260K's ffn_down, row length 172) and all norm vectors are held as F32. Converted tensors live
  * off-heap in the given arena; tensors already in the right type stay zero-copy views of the mapping.
- * Types without kernels (Q4_K, Q5_K, Q6_K, BF16) are requantized to Q8_0 when the file's types are kept, so the CPU
- * and CUDA backends run them unchanged; one log line says which types and what memory that costs.
+ * Types without kernels (BF16) are requantized to Q8_0 when the file's types are kept; one log line says which types
+ * and what memory that costs. K-quants (Q4_K, Q5_K, Q6_K) stay in their GGUF layout: the CPU kernels multiply them
+ * as stored, the CUDA backend requantizes them to Q8_0 on upload ({@link #requantizeKQuants}).
  */
 public final class WeightConverter {
     private WeightConverter() {}
@@ -25,38 +26,54 @@ public final class WeightConverter {
 
     public static LlamaWeights convert(LlamaWeights w, WeightFormat format, Arena arena) {
         Map<QuantizedTensor, QuantizedTensor> done = new IdentityHashMap<>();
-        LlamaWeights out = convert(w, format, arena, done);
-        logRequantized(done);
+        LlamaWeights out = convert(w, format, arena, done, false);
+        logRequantized(done, false);
         return out;
     }
 
-    private static void logRequantized(Map<QuantizedTensor, QuantizedTensor> done) {
+    /**
+     * {@code w} with every K-quant matrix requantized to Q8_0 (copies in {@code arena}), for backends whose kernels
+     * read only F32/F16/Q8_0/Q4_0; {@code w} itself when it has none.
+     */
+    public static LlamaWeights requantizeKQuants(LlamaWeights w, Arena arena) {
+        boolean any = w.layers().stream().anyMatch(l -> java.util.stream.Stream.of(l.wq(), l.wk(), l.wv(), l.wo(), l.gate(), l.down(), l.up())
+                .anyMatch(t -> t.type().kQuant())) || w.tokenEmbedding().type().kQuant() || w.classifier().type().kQuant();
+        if (!any) return w;
+        Map<QuantizedTensor, QuantizedTensor> done = new IdentityHashMap<>();
+        LlamaWeights out = convert(w, WeightFormat.AS_FILE, arena, done, true);
+        logRequantized(done, true);
+        return out;
+    }
+
+    private static void logRequantized(Map<QuantizedTensor, QuantizedTensor> done, boolean kQuants) {
         java.util.Set<GgmlType> types = new java.util.TreeSet<>();
         long from = 0, to = 0;
         for (var e : done.entrySet()) {
-            if (e.getKey().type().supported()) continue;
+            GgmlType t = e.getKey().type();
+            if (kQuants ? !t.kQuant() : t.supported()) continue;
             types.add(e.getKey().type());
             from += e.getKey().byteSize();
             to += e.getValue().byteSize();
         }
         if (types.isEmpty()) return;
         LOG.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT,
-                "tensors of type %s have no kernels here: requantized on load (%.1f MiB in the file, %.1f MiB in memory, %+.1f MiB)",
-                types, from / 1048576.0, to / 1048576.0, (to - from) / 1048576.0));
+                "tensors of type %s have no kernels %s: requantized to Q8_0 (%.1f MiB in the file, %.1f MiB in memory, %+.1f MiB)",
+                types, kQuants ? "on this device" : "here", from / 1048576.0, to / 1048576.0, (to - from) / 1048576.0));
     }
 
-    private static LlamaWeights convert(LlamaWeights w, WeightFormat format, Arena arena, Map<QuantizedTensor, QuantizedTensor> done) {
+    private static LlamaWeights convert(LlamaWeights w, WeightFormat format, Arena arena, Map<QuantizedTensor, QuantizedTensor> done,
+                                        boolean kQuantsToQ8) {
         List<LlamaWeights.Layer> layers = new ArrayList<>();
         for (LlamaWeights.Layer l : w.layers()) {
             layers.add(new LlamaWeights.Layer(
-                    vector(l.attnNorm(), arena, done), matrix(l.wq(), format, arena, done), matrix(l.wk(), format, arena, done),
-                    matrix(l.wv(), format, arena, done), matrix(l.wo(), format, arena, done), vector(l.ffnNorm(), arena, done),
-                    matrix(l.gate(), format, arena, done), matrix(l.down(), format, arena, done), matrix(l.up(), format, arena, done),
+                    vector(l.attnNorm(), arena, done), matrix(l.wq(), format, arena, done, kQuantsToQ8), matrix(l.wk(), format, arena, done, kQuantsToQ8),
+                    matrix(l.wv(), format, arena, done, kQuantsToQ8), matrix(l.wo(), format, arena, done, kQuantsToQ8), vector(l.ffnNorm(), arena, done),
+                    matrix(l.gate(), format, arena, done, kQuantsToQ8), matrix(l.down(), format, arena, done, kQuantsToQ8), matrix(l.up(), format, arena, done, kQuantsToQ8),
                     vectorOrNull(l.bq(), arena, done), vectorOrNull(l.bk(), arena, done), vectorOrNull(l.bv(), arena, done),
                     vectorOrNull(l.qNorm(), arena, done), vectorOrNull(l.kNorm(), arena, done)));
         }
-        QuantizedTensor emb = matrix(w.tokenEmbedding(), format, arena, done);
-        QuantizedTensor cls = matrix(w.classifier(), format, arena, done); // identity map keeps a shared classifier shared
+        QuantizedTensor emb = matrix(w.tokenEmbedding(), format, arena, done, kQuantsToQ8);
+        QuantizedTensor cls = matrix(w.classifier(), format, arena, done, kQuantsToQ8); // identity map keeps a shared classifier shared
         return new LlamaWeights(w.config(), emb, layers, vector(w.outputNorm(), arena, done), cls,
                 vectorOrNull(w.ropeFreqs(), arena, done));
     }
@@ -76,9 +93,10 @@ public final class WeightConverter {
         return done.computeIfAbsent(t, x -> x.type() == GgmlType.F32 ? x : recode(x, GgmlType.F32, arena));
     }
 
-    private static QuantizedTensor matrix(QuantizedTensor t, WeightFormat format, Arena arena, Map<QuantizedTensor, QuantizedTensor> done) {
+    private static QuantizedTensor matrix(QuantizedTensor t, WeightFormat format, Arena arena, Map<QuantizedTensor, QuantizedTensor> done,
+                                          boolean kQuantsToQ8) {
         return done.computeIfAbsent(t, x -> {
-            GgmlType target = targetType(x.type(), x.cols(), format);
+            GgmlType target = kQuantsToQ8 && x.type().kQuant() ? GgmlType.Q8_0 : targetType(x.type(), x.cols(), format);
             return target == x.type() ? x : recode(x, target, arena);
         });
     }

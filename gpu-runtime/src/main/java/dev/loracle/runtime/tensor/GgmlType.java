@@ -1,8 +1,9 @@
 package dev.loracle.runtime.tensor;
 
 /**
- * GGML tensor element types, with the GGUF type ids. F32, F16, Q8_0 and Q4_0 have kernels here ({@link #supported});
- * Q4_K, Q5_K, Q6_K and BF16 can be decoded ({@link #decodable}), so a file using them is converted on load; the other
+ * GGML tensor element types, with the GGUF type ids. F32, F16, Q8_0, Q4_0 and (CPU only, times Q8_K activations)
+ * Q4_K, Q5_K, Q6_K have kernels here ({@link #supported}); BF16 can be decoded ({@link #decodable}), so a file using
+ * it is converted on load; the other
  * ids are known so that a file using them gets a clear "unsupported" error instead of garbage.
  */
 public enum GgmlType {
@@ -16,9 +17,9 @@ public enum GgmlType {
     Q8_1(9, 32, 36, false, false),
     Q2_K(10, 256, 84, false, false),
     Q3_K(11, 256, 110, false, false),
-    Q4_K(12, 256, 144, false, true),
-    Q5_K(13, 256, 176, false, true),
-    Q6_K(14, 256, 210, false, true),
+    Q4_K(12, 256, 144, true, true),
+    Q5_K(13, 256, 176, true, true),
+    Q6_K(14, 256, 210, true, true),
     Q8_K(15, 256, 292, false, false),
     BF16(30, 1, 2, false, true);
 
@@ -47,6 +48,8 @@ public enum GgmlType {
     /** Can be decoded to F32 ({@link Quantization#dequantize}), so it can be loaded and converted. */
     public boolean decodable() { return decodable; }
     public boolean quantized() { return blockSize > 1; }
+    /** Q4_K, Q5_K or Q6_K: 256-value super-blocks, multiplied with Q8_K activations ({@link Q8KActivation}). */
+    public boolean kQuant() { return this == Q4_K || this == Q5_K || this == Q6_K; }
 
     /** Bytes of {@code elements} values of this type; the count must be a whole number of blocks. */
     public long bytesFor(long elements) {
@@ -74,7 +77,7 @@ public enum GgmlType {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown tensor type '" + s + "' (expected f32, f16, q8_0 or q4_0)");
         }
-        if (!t.supported) throw new IllegalArgumentException("tensor type " + t + " is not supported (f32, f16, q8_0, q4_0)");
+        if (!t.supported || t.kQuant()) throw new IllegalArgumentException("tensor type " + t + " is not supported (f32, f16, q8_0, q4_0)");
         return t;
     }
 }

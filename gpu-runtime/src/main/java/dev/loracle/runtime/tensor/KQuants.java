@@ -65,8 +65,8 @@ final class KQuants {
             float d1 = d * (sm1 & 0xFF), m1 = dmin * (sm1 >> 8), d2 = d * (sm2 & 0xFF), m2 = dmin * (sm2 >> 8);
             for (int l = 0; l < 32; l++) {
                 int q = u8(s, qs + 32L * g + l);
-                y[t + 64 * g + l] = d1 * (q & 0xF) - m1;
-                y[t + 64 * g + 32 + l] = d2 * (q >> 4) - m2;
+                y[t + 64 * g + l] = Math.fma(d1, q & 0xF, -m1);
+                y[t + 64 * g + 32 + l] = Math.fma(d2, q >> 4, -m2);
             }
         }
     }
@@ -81,8 +81,8 @@ final class KQuants {
             int lowBit = 1 << (2 * g), highBit = 2 << (2 * g);
             for (int l = 0; l < 32; l++) {
                 int q = u8(s, qs + 32L * g + l), h = u8(s, qh + l);
-                y[t + 64 * g + l] = d1 * ((q & 0xF) + ((h & lowBit) != 0 ? 16 : 0)) - m1;
-                y[t + 64 * g + 32 + l] = d2 * ((q >> 4) + ((h & highBit) != 0 ? 16 : 0)) - m2;
+                y[t + 64 * g + l] = Math.fma(d1, (q & 0xF) + ((h & lowBit) != 0 ? 16 : 0), -m1);
+                y[t + 64 * g + 32 + l] = Math.fma(d2, (q >> 4) + ((h & highBit) != 0 ? 16 : 0), -m2);
             }
         }
     }
@@ -104,5 +104,66 @@ final class KQuants {
                 y[base + 96 + l] = d * s.get(ValueLayout.JAVA_BYTE, sc + is + 6) * q4;
             }
         }
+    }
+
+    /**
+     * A plain Q4_K encoder (for random-weight benchmark models; llama-quantize searches scales and minimums, this takes
+     * each 32-value sub-block's range): minimum = -min(0, lo) and scale = (hi + minimum) / 15, both quantized to 6 bits
+     * against the super-block's largest, values rounded to 0..15.
+     */
+    static void quantizeQ4K(float[] x, int off, int n, MemorySegment dst, long dstOff) {
+        if (n % QK_K != 0) throw new IllegalArgumentException("Q4_K length must be a multiple of 256, got " + n);
+        float[] scale = new float[8];
+        int[] sc = new int[8], mn = new int[8];
+        for (int b = 0; b < n / QK_K; b++) {
+            int x0 = off + b * QK_K;
+            long o = dstOff + 144L * b;
+            float[] lo = new float[8], hi = new float[8];
+            float maxMin = 0;
+            for (int j = 0; j < 8; j++) {
+                for (int l = 0; l < 32; l++) {
+                    lo[j] = Math.min(lo[j], x[x0 + 32 * j + l]);
+                    hi[j] = Math.max(hi[j], x[x0 + 32 * j + l]);
+                }
+                maxMin = Math.max(maxMin, -lo[j]);
+            }
+            // minimums rounded up (every value + minimum >= 0), scales rounded up to cover the range plus that slack,
+            // super-block scales rounded up through fp16, so no value is clipped
+            short mh = halfUp(maxMin / 63);
+            float dmin = Float.float16ToFloat(mh);
+            float maxScale = 0;
+            for (int j = 0; j < 8; j++) {
+                mn[j] = dmin > 0 ? Math.min(63, (int) Math.ceil(-lo[j] / dmin)) : 0;
+                scale[j] = (hi[j] + dmin * mn[j]) / 15;
+                maxScale = Math.max(maxScale, scale[j]);
+            }
+            short dh = halfUp(maxScale / 63);
+            float d = Float.float16ToFloat(dh);
+            dst.set(I16, o, dh);
+            dst.set(I16, o + 2, mh);
+            for (int j = 0; j < 8; j++) sc[j] = d > 0 ? Math.min(63, (int) Math.ceil(scale[j] / d)) : 0;
+            for (int j = 0; j < 4; j++) { // the packing scaleMin reads back
+                dst.set(ValueLayout.JAVA_BYTE, o + 4 + j, (byte) (sc[j] | (sc[j + 4] >> 4) << 6));
+                dst.set(ValueLayout.JAVA_BYTE, o + 8 + j, (byte) (mn[j] | (mn[j + 4] >> 4) << 6));
+                dst.set(ValueLayout.JAVA_BYTE, o + 12 + j, (byte) ((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4));
+            }
+            for (int g = 0; g < 4; g++) {
+                for (int l = 0; l < 32; l++) {
+                    int low = q4(x[x0 + 64 * g + l], d * sc[2 * g], dmin * mn[2 * g]);
+                    int high = q4(x[x0 + 64 * g + 32 + l], d * sc[2 * g + 1], dmin * mn[2 * g + 1]);
+                    dst.set(ValueLayout.JAVA_BYTE, o + 16 + 32L * g + l, (byte) (low | high << 4));
+                }
+            }
+        }
+    }
+
+    /** The smallest fp16 value >= v (v >= 0). */
+    private static short halfUp(float v) {
+        short h = Float.floatToFloat16(v);
+        return Float.float16ToFloat(h) < v ? (short) (h + 1) : h;
+    }
+
+    private static int q4(float v, float step, float minimum) {
+        return step > 0 ? Math.max(0, Math.min(15, Math.round((v + minimum) / step))) : 0;
     }
 }

@@ -14,6 +14,10 @@ import jdk.incubator.vector.FloatVector;
  * whatever n, the thread count or the row tiling. Every kernel here performs, per output element, exactly the
  * lane-wise multiply-adds and the final lane reduction of the single-token kernel; tiling only changes which
  * elements are computed side by side, never the order of one element's reduction (no split-K).
+ * <p>
+ * K-quant weights (Q4_K, Q5_K, Q6_K) in INT8 mode multiply activations quantized to Q8_K ({@link KQuantDot}'s
+ * contract, native or Java); Q8_0/Q4_0 weights activations quantized to Q8_0. A group of tensors with mixed types
+ * (q/k/v where one is a merged Q8_0 copy) gets both.
  */
 public final class MatMul {
     private MatMul() {}
@@ -35,12 +39,19 @@ public final class MatMul {
         return o;
     }
 
-    /** {@code y[t*rows + r] = W[r,:] . x[t*cols ..]} for t < n; INT8 mode quantizes x itself. */
-    public static void matmul(ParallelRunner pool, QuantizedTensor w, float[] x, int n, float[] y, MatVec.DotMode mode) {
-        matmul(pool, w, x, quantizeFor(pool, mode, w, x, n), n, y, mode);
+    /** x quantized the ways the weights of one call need (INT8 mode); fields null where not needed. */
+    record Quantized(Q8Activation q8, Q8KActivation q8k) {
+        static final Quantized NONE = new Quantized(null, null);
     }
 
-    /** As {@link #matmul(ParallelRunner, QuantizedTensor, float[], int, float[], MatVec.DotMode)} with x already quantized (INT8 mode; may be null). */
+    /** {@code y[t*rows + r] = W[r,:] . x[t*cols ..]} for t < n; INT8 mode quantizes x itself. */
+    public static void matmul(ParallelRunner pool, QuantizedTensor w, float[] x, int n, float[] y, MatVec.DotMode mode) {
+        int rows = checkShapes(w, x, n, y);
+        Quantized xq = quantizeFor(pool, mode, new QuantizedTensor[] {w}, x, n);
+        pool.forRange(rows, grain(w, n, 1), (s, e) -> rowsTimesTokens(w, s, e, x, xq, n, y, rows, 0, mode));
+    }
+
+    /** As {@link #matmul(ParallelRunner, QuantizedTensor, float[], int, float[], MatVec.DotMode)} with x already quantized to Q8_0 (INT8 mode; may be null). */
     public static void matmul(ParallelRunner pool, QuantizedTensor w, float[] x, Q8Activation xq, int n, float[] y, MatVec.DotMode mode) {
         int rows = checkShapes(w, x, n, y);
         pool.forRange(rows, grain(w, n, 1), (s, e) -> rowsTimesTokens(w, s, e, x, xq, n, y, mode));
@@ -54,11 +65,11 @@ public final class MatMul {
             if (ws[i].cols() != ws[0].cols()) throw new IllegalArgumentException(ws[i] + " and " + ws[0] + " differ in row length");
             starts[i + 1] = starts[i] + checkShapes(ws[i], x, n, ys[i]);
         }
-        Q8Activation xq = quantizeFor(pool, mode, ws[0], x, n);
+        Quantized xq = quantizeFor(pool, mode, ws, x, n);
         pool.forRange(starts[ws.length], grain(ws[0], n, 1), (s, e) -> {
             for (int i = 0; i < ws.length; i++) {
                 int from = Math.max(s, starts[i]), to = Math.min(e, starts[i + 1]);
-                if (from < to) rowsTimesTokens(ws[i], from - starts[i], to - starts[i], x, xq, n, ys[i], mode);
+                if (from < to) rowsTimesTokens(ws[i], from - starts[i], to - starts[i], x, xq, n, ys[i], Math.toIntExact(ws[i].rows()), 0, mode);
             }
         });
     }
@@ -73,7 +84,7 @@ public final class MatMul {
             throw new IllegalArgumentException("gate " + wg + " and up " + wu + " differ in shape");
         }
         int rows = checkShapes(wg, x, n, y);
-        Q8Activation xq = quantizeFor(pool, mode, wg, x, n);
+        Quantized xq = quantizeFor(pool, mode, new QuantizedTensor[] {wg, wu}, x, n);
         pool.forRange(rows, grain(wg, n, 2), (s, e) -> {
             int m = e - s;
             float[] g = new float[m * n], u = new float[m * n];
@@ -97,24 +108,43 @@ public final class MatMul {
         return (int) Math.max(1, PARALLEL_GRAIN_ELEMENTS / Math.max(1, (long) tensors * n * w.cols()));
     }
 
-    private static Q8Activation quantizeFor(ParallelRunner pool, MatVec.DotMode mode, QuantizedTensor w, float[] x, int n) {
-        if (mode != MatVec.DotMode.INT8 || !w.type().quantized()) return null;
-        int len = Math.multiplyExact(n, Math.toIntExact(w.cols())); // cols % 32 == 0: blocks never straddle two tokens
-        return new Q8Activation(len).quantize(pool, x, len);
+    /** x quantized to Q8_0 blocks if a tensor of {@code ws} is Q8_0/Q4_0, to Q8_K if one is a K-quant (INT8 mode only). */
+    private static Quantized quantizeFor(ParallelRunner pool, MatVec.DotMode mode, QuantizedTensor[] ws, float[] x, int n) {
+        if (mode != MatVec.DotMode.INT8) return Quantized.NONE;
+        boolean q8 = false, q8k = false;
+        for (QuantizedTensor w : ws) {
+            q8 |= w.type().quantized() && !w.type().kQuant();
+            q8k |= w.type().kQuant();
+        }
+        int len = Math.multiplyExact(n, Math.toIntExact(ws[0].cols())); // cols % block == 0: blocks never straddle two tokens
+        return new Quantized(q8 ? new Q8Activation(len).quantize(pool, x, len) : null,
+                q8k ? new Q8KActivation(len).quantize(pool, x, len) : null);
     }
 
-    /** Rows [r0, r1) for all n tokens into {@code y[t*rows + r]}. */
+    /** Rows [r0, r1) for all n tokens into {@code y[t*rows + r]}; K-quant weights quantize x to Q8_K here (INT8 mode). */
     static void rowsTimesTokens(QuantizedTensor w, int r0, int r1, float[] x, Q8Activation xq, int n, float[] y, MatVec.DotMode mode) {
-        rowsTimesTokens(w, r0, r1, x, xq, n, y, Math.toIntExact(w.rows()), 0, mode);
+        rowsTimesTokens(w, r0, r1, x, withQ8K(w, x, xq, n, mode), n, y, Math.toIntExact(w.rows()), 0, mode);
+    }
+
+    /** {@code xq} plus, for a K-quant {@code w} in INT8 mode, x's n tokens quantized to Q8_K. */
+    static Quantized withQ8K(QuantizedTensor w, float[] x, Q8Activation xq, int n, MatVec.DotMode mode) {
+        if (mode != MatVec.DotMode.INT8 || !w.type().kQuant()) return new Quantized(xq, null);
+        int len = n * Math.toIntExact(w.cols());
+        return new Quantized(xq, new Q8KActivation(len).quantize(x, len));
     }
 
     /** Rows [r0, r1) for all n tokens into {@code y[t*yStride + r + yShift]}. */
-    static void rowsTimesTokens(QuantizedTensor w, int r0, int r1, float[] x, Q8Activation xq, int n, float[] y, int yStride,
+    static void rowsTimesTokens(QuantizedTensor w, int r0, int r1, float[] x, Quantized xqs, int n, float[] y, int yStride,
                                 int yShift, MatVec.DotMode mode) {
         int cols = Math.toIntExact(w.cols());
         long rb = w.rowBytes();
         MemorySegment seg = w.data();
         GgmlType type = w.type();
+        if (type.kQuant()) {
+            kQuantRows(w, r0, r1, x, xqs.q8k(), n, y, yStride, yShift, mode);
+            return;
+        }
+        Q8Activation xq = xqs.q8();
         boolean int8 = mode == MatVec.DotMode.INT8 && xq != null && type.quantized();
         if (int8 && NativeKernels.available()) {
             NativeKernels.int8(w, r0, r1, xq, n, y, yStride, yShift);
@@ -138,6 +168,17 @@ public final class MatMul {
             return;
         }
         floatTiles(w, r0, r1, x, n, y, yStride, yShift);
+    }
+
+    private static void kQuantRows(QuantizedTensor w, int r0, int r1, float[] x, Q8KActivation xk, int n, float[] y, int yStride,
+                                   int yShift, MatVec.DotMode mode) {
+        if (mode != MatVec.DotMode.INT8) {
+            KQuantDot.floatRows(w, r0, r1, x, n, y, yStride, yShift);
+        } else if (NativeKernels.available()) {
+            NativeKernels.kQuant(w, r0, r1, xk, n, y, yStride, yShift);
+        } else {
+            KQuantDot.rows(w, r0, r1, xk, n, y, yStride, yShift);
+        }
     }
 
     /** FLOAT mode, quantized weights, several tokens: decode ROW_TILE rows once, then multiply them with every token. */

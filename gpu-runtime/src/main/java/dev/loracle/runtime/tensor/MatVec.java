@@ -89,10 +89,11 @@ public final class MatVec {
         }
         int rows = Math.toIntExact(wg.rows());
         int grain = Math.max(1, PARALLEL_GRAIN_ELEMENTS / (2 * (int) Math.min(Integer.MAX_VALUE, wg.cols())));
+        MatMul.Quantized xqg = MatMul.withQ8K(wg, x, xq, 1, mode), xqu = MatMul.withQ8K(wu, x, xq, 1, mode);
         pool.forRange(rows, grain, (s, e) -> {
             float[] g = new float[e - s], u = new float[e - s];
-            MatMul.rowsTimesTokens(wg, s, e, x, xq, 1, g, e - s, -s, mode);
-            MatMul.rowsTimesTokens(wu, s, e, x, xq, 1, u, e - s, -s, mode);
+            MatMul.rowsTimesTokens(wg, s, e, x, xqg, 1, g, e - s, -s, mode);
+            MatMul.rowsTimesTokens(wu, s, e, x, xqu, 1, u, e - s, -s, mode);
             for (int r = s; r < e; r++) out[r] = silu(g[r - s]) * u[r - s];
         });
     }
@@ -112,6 +113,11 @@ public final class MatVec {
             case F16 -> dotF16(seg, off, x, 0, n);
             case Q8_0 -> mode == DotMode.INT8 && xq != null ? dotQ8_0Int(seg, off, xq, 0, n) : dotQ8_0(seg, off, x, 0, n);
             case Q4_0 -> mode == DotMode.INT8 && xq != null ? dotQ4_0Int(seg, off, xq, 0, n) : dotQ4_0(seg, off, x, 0, n);
+            case Q4_K, Q5_K, Q6_K -> {
+                float[] y = new float[1];
+                MatMul.rowsTimesTokens(w, (int) row, (int) row + 1, x, MatMul.withQ8K(w, x, xq, 1, mode), 1, y, 1, (int) -row, mode);
+                yield y[0];
+            }
             default -> throw new IllegalArgumentException("no kernel for " + w.type());
         };
     }

@@ -29,6 +29,7 @@ public final class NativeKernels {
     private static final Logger LOG = Logger.getLogger(NativeKernels.class.getName());
     private static final String RESOURCE = "/native/linux-x86_64/libloracle_kernels.so";
     private static MethodHandle selectVnniHandle;
+    private static MethodHandle kQuantRows;
     private static boolean vnni;
     private static final MethodHandle INT8_ROWS = load();
 
@@ -70,7 +71,7 @@ public final class NativeKernels {
             SymbolLookup symbols = SymbolLookup.libraryLookup(lib, Arena.global());
             MethodHandle supported = linker.downcallHandle(symbols.find("loracle_kernels_supported").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT));
-            if ((int) supported.invokeExact() != 1) {
+            if ((int) supported.invokeExact() != 2) { // KERNELS_ABI: a stale library is not used
                 LOG.info("native CPU kernels need AVX2, FMA and F16C; using the Java kernels");
                 return null;
             }
@@ -79,12 +80,36 @@ public final class NativeKernels {
             selectVnniHandle = linker.downcallHandle(symbols.find("loracle_kernels_select_vnni").orElseThrow(), FunctionDescriptor.of(I, I));
             vnni = (int) linker.downcallHandle(symbols.find("loracle_kernels_vnni").orElseThrow(), FunctionDescriptor.of(I)).invokeExact() == 1;
             // critical: a short call without upcalls, allowed to read and write heap arrays directly (no copies)
+            kQuantRows = linker.downcallHandle(symbols.find("loracle_kquant_rows").orElseThrow(),
+                    FunctionDescriptor.ofVoid(I, A, ValueLayout.JAVA_LONG, I, I, I, A, A, A, I, A, I, I),
+                    Linker.Option.critical(true));
             return linker.downcallHandle(symbols.find("loracle_int8_rows").orElseThrow(),
                     FunctionDescriptor.ofVoid(I, A, ValueLayout.JAVA_LONG, I, I, I, A, A, A, I, A, I, I),
                     Linker.Option.critical(true));
         } catch (Throwable e) {
             LOG.log(Level.WARNING, "native CPU kernels could not be loaded (" + e + "); using the Java kernels");
             return null;
+        }
+    }
+
+    /**
+     * K-quant weights (Q4_K, Q5_K, Q6_K) times Q8_K activations: {@code y[t*yStride + r + yShift]} for rows [r0, r1)
+     * and t &lt; n, with the bits of {@link KQuantDot}. Bounds are checked here: the native side trusts them.
+     */
+    static void kQuant(QuantizedTensor w, int r0, int r1, Q8KActivation xq, int n, float[] y, int yStride, int yShift) {
+        GgmlType type = w.type();
+        if (!type.kQuant()) throw new IllegalArgumentException("no K-quant kernel for " + type);
+        int cols = Math.toIntExact(w.cols());
+        if (r0 < 0 || r1 > w.rows() || r0 > r1) throw new IndexOutOfBoundsException("rows [" + r0 + ", " + r1 + ") of " + w);
+        if (xq.length() < (long) n * cols) throw new IllegalArgumentException("quantized x holds " + xq.length() + " values, need " + (long) n * cols);
+        if (r0 == r1) return;
+        long first = (long) r0 + yShift, last = (long) (n - 1) * yStride + r1 - 1 + yShift;
+        if (first < 0 || last >= y.length) throw new IndexOutOfBoundsException("y[" + first + ".." + last + "] of " + y.length);
+        try {
+            kQuantRows.invokeExact(type.id(), w.data(), w.rowBytes(), r0, r1, cols, MemorySegment.ofArray(xq.q),
+                    MemorySegment.ofArray(xq.d), MemorySegment.ofArray(xq.bsums), n, MemorySegment.ofArray(y), yStride, yShift);
+        } catch (Throwable e) {
+            throw new IllegalStateException("native K-quant kernel failed", e);
         }
     }
 

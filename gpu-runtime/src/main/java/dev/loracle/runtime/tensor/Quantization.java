@@ -89,7 +89,7 @@ public final class Quantization {
         }
     }
 
-    /** Encodes {@code n} floats as {@code type} (F32, F16, Q8_0, Q4_0) at {@code dst[dstOff..]}. */
+    /** Encodes {@code n} floats as {@code type} (F32, F16, Q8_0, Q4_0, Q4_K) at {@code dst[dstOff..]}. */
     public static void quantize(GgmlType type, float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         switch (type) {
             case F32 -> MemorySegment.copy(src, srcOff, dst, F32, dstOff, n);
@@ -98,6 +98,7 @@ public final class Quantization {
             }
             case Q8_0 -> quantizeQ8_0(src, srcOff, n, dst, dstOff);
             case Q4_0 -> quantizeQ4_0(src, srcOff, n, dst, dstOff);
+            case Q4_K -> KQuants.quantizeQ4K(src, srcOff, n, dst, dstOff);
             default -> throw new IllegalArgumentException("cannot encode " + type);
         }
     }

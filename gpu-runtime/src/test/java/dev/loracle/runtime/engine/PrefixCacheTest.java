@@ -19,7 +19,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.opentest4j.TestAbortedException;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -58,15 +57,6 @@ class PrefixCacheTest {
         return SequenceRequest.of(new GenerationRequest("", maxTokens, 0.8f, 0.95f, seed)).withPromptTokens(prompt).withIgnoreEos(true);
     }
 
-    /** The engine, or the test is skipped with the backend's reason where it has no KV cache of the configured type. */
-    private static InferenceEngine openOrSkip(EngineConfig cfg) {
-        try {
-            return InferenceEngine.open(cfg);
-        } catch (UnsupportedOperationException e) {
-            throw new TestAbortedException(e.getMessage());
-        }
-    }
-
     /** Three turns of one conversation: each prompt is the previous prompt, its answer and new tokens. */
     private static List<GenerationResult> conversation(InferenceEngine e, List<AdapterWeight> set) {
         List<GenerationResult> out = new ArrayList<>();
@@ -83,7 +73,7 @@ class PrefixCacheTest {
     @EnumSource(KvCacheType.class)
     void laterTurnsReuseTheCachedPrefixAndGiveTheSameTokens(KvCacheType kv) {
         List<GenerationResult> full, cached;
-        try (InferenceEngine e = openOrSkip(config(kv, false))) {
+        try (InferenceEngine e = InferenceEngine.open(config(kv, false))) {
             full = conversation(e, List.of());
             assertEquals(0, e.prefixCache().hitBlocks());
         }

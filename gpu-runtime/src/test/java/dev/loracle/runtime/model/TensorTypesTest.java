@@ -1,6 +1,7 @@
 package dev.loracle.runtime.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,12 +78,20 @@ class TensorTypesTest {
     }
 
     @Test
-    void kQuantsKeepTheirTypeUntilConverted() {
+    void kQuantsStayAsStoredUnlessAFormatIsAsked() {
         try (Arena arena = Arena.ofShared()) {
             GgufFile gguf = GgufFile.parse(MappedFile.map(ArchGolden.model("kq-Q5_K_M"), arena));
             assertEquals(GgmlType.Q5_K, gguf.tensor("blk.0.attn_q.weight").type());
             assertEquals(GgmlType.Q6_K, gguf.tensor("output.weight").type());
-            assertEquals(GgmlType.Q8_0, WeightConverter.targetType(GgmlType.Q5_K, 256, WeightFormat.AS_FILE));
+            assertEquals(GgmlType.Q5_K, WeightConverter.targetType(GgmlType.Q5_K, 256, WeightFormat.AS_FILE));
+            assertEquals(GgmlType.Q8_0, WeightConverter.targetType(GgmlType.Q5_K, 256, WeightFormat.Q8_0));
+            // the CUDA backend's view: every K-quant matrix requantized to Q8_0, the rest untouched
+            LlamaWeights w = GgufLlamaModel.weights(gguf);
+            LlamaWeights cuda = WeightConverter.requantizeKQuants(w, arena);
+            assertEquals(GgmlType.Q8_0, cuda.layers().getFirst().wq().type());
+            assertEquals(GgmlType.Q8_0, cuda.classifier().type());
+            assertEquals(w.layers().getFirst().attnNorm(), cuda.layers().getFirst().attnNorm());
+            assertSame(cuda, WeightConverter.requantizeKQuants(cuda, arena));
             assertEquals(GgmlType.Q4_0, WeightConverter.targetType(GgmlType.Q5_K, 256, WeightFormat.Q4_0));
         }
     }

@@ -133,7 +133,8 @@ class KQuantsTest {
     @Test
     void kQuantTensorsNeedWholeSuperBlocks() {
         assertThrows(IllegalArgumentException.class, () -> Quantization.dequantize(GgmlType.Q4_K, MemorySegment.ofArray(new byte[144]), 0, new float[128], 0, 128));
-        assertTrue(GgmlType.Q4_K.decodable() && !GgmlType.Q4_K.supported());
+        assertTrue(GgmlType.Q4_K.decodable() && GgmlType.Q4_K.supported() && GgmlType.Q4_K.kQuant());
+        assertTrue(GgmlType.BF16.decodable() && !GgmlType.BF16.supported());
     }
 
     private static void putF16(byte[] b, int at, float v) {
