@@ -38,8 +38,9 @@ public final class IpfsKvSnapshotExchange implements KvSnapshotExchange, AutoClo
         SnapshotStore store = new SnapshotStore(settings.storeBytes());
         KvSnapshots snapshots = new KvSnapshots(engine, (float) settings.spotCheckTolerance());
         SnapshotUploader uploader = new SnapshotUploader(nodes, settings.uploadQueue(), metrics);
-        return new IpfsKvSnapshotExchange(
-                new SnapshotPublisher(snapshots, signDigest, uploader, store, settings, metrics),
+        SnapshotPublisher publisher = new SnapshotPublisher(snapshots, signDigest, uploader, store, settings, metrics);
+        publisher.warmUp();
+        return new IpfsKvSnapshotExchange(publisher,
                 new SnapshotResumer(engine, snapshots, new RawLeafFileFetcher(nodes), store,
                         new OracleRegistry(isOracle, settings.oracleCacheTtl(), clock), settings, metrics),
                 uploader);

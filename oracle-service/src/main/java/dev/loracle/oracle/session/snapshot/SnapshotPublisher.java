@@ -38,6 +38,19 @@ final class SnapshotPublisher {
         this.metrics = metrics;
     }
 
+    /**
+     * Signs a digest and lays out a two-leaf file once, at start-up: the first publish after a start otherwise pays
+     * the signing and hashing code's class loading and curve set-up (~100 ms measured) on the fulfilment path.
+     */
+    void warmUp() {
+        try {
+            signDigest.apply(java.security.MessageDigest.getInstance("SHA-256").digest("loracle warm-up".getBytes()));
+            RawLeafFile.of(new byte[CHUNK_BYTES + 1], CHUNK_BYTES).cid();
+        } catch (java.security.NoSuchAlgorithmException | RuntimeException e) {
+            log.warn("snapshot publisher warm-up failed (publishing will report its own errors): {}", e.toString());
+        }
+    }
+
     byte[] publish(SessionTurn turn, int[] tokensAfterTurn, int historyLengthBeforeTurn, String parentCid) {
         long t0 = System.nanoTime();
         try {
