@@ -33,6 +33,7 @@ import dev.loracle.runtime.engine.AttachMode;
 import dev.loracle.runtime.engine.BackendKind;
 import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.InferenceEngine;
+import dev.loracle.runtime.engine.KvCacheType;
 import dev.loracle.runtime.model.WeightFormat;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.github.resilience4j.ratelimiter.RateLimiterRegistry;
@@ -100,7 +101,7 @@ public class NodeConfiguration {
         }
         if (m.threads() > 0) cfg = cfg.withThreads(m.threads());
         if (m.redLineBytes() > 0) cfg = cfg.withRedLineBytes(m.redLineBytes());
-        cfg = cfg.withPrefixCache(m.prefixCache());
+        cfg = cfg.withPrefixCache(m.prefixCache()).withKvCache(KvCacheType.parse(m.kvCache()));
         InferenceEngine engine = InferenceEngine.open(cfg);
         log.info("model {} loaded on {} ({}); base memory {} bytes", model.getFileName(), engine.backendName(),
                 engine.backendDescription(), engine.memory().baseBytes());

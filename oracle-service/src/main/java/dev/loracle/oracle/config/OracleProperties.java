@@ -137,6 +137,8 @@ public record OracleProperties(
             /** Memory red line of the runtime in bytes (0 = backend default). */
             @DefaultValue("0") @Min(0) long redLineBytes,
             @DefaultValue("UNMERGED") @Pattern(regexp = "MERGED|UNMERGED") String attachMode,
+            /** KV cache element type, part of the registered numeric profile (F16 is llama.cpp's default cache). */
+            @DefaultValue("F32") @Pattern(regexp = "F32|F16|INT8") String kvCache,
             /** Keep session turns' KV blocks as a prefix cache (reclaimable, evicted LRU), so a session's next turn
              *  prefills only its new tokens; one-shot requests never keep any. */
             @DefaultValue("true") boolean prefixCache) {

@@ -37,6 +37,15 @@ class OraclePropertiesTest {
     }
 
     @Test
+    void kvCacheTypeIsPartOfTheModelSettings() {
+        runner.run(ctx -> assertThat(ctx.getBean(OracleProperties.class).model().kvCache()).isEqualTo("F32"));
+        runner.withPropertyValues("loracle.model.kv-cache=F16")
+                .run(ctx -> assertThat(ctx.getBean(OracleProperties.class).model().kvCache()).isEqualTo("F16"));
+        runner.withPropertyValues("loracle.model.kv-cache=Q4").run(ctx -> assertThat(ctx).hasFailed()
+                .getFailure().rootCause().hasMessageContaining("kvCache"));
+    }
+
+    @Test
     void missingCoordinatorIsAClearStartupError() {
         runner.withPropertyValues("loracle.chain.coordinator-address=").run(ctx -> assertThat(ctx).hasFailed()
                 .getFailure().rootCause().hasMessageContaining("loracle.chain.coordinator-address must be set"));
