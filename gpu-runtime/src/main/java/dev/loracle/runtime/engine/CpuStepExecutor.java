@@ -235,10 +235,10 @@ final class CpuStepExecutor {
     }
 
     private static void rmsnorm(float[] out, int outOff, float[] in, int inOff, MemorySegment weight, int n, float eps) {
-        float ss = 0f;
-        for (int i = 0; i < n; i++) ss += in[inOff + i] * in[inOff + i];
-        ss /= n;
-        ss += eps;
+        // llama.cpp's order: float squares summed in double, the mean rounded to float, then eps and 1/sqrt in float
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += in[inOff + i] * in[inOff + i];
+        float ss = (float) (sum / n) + eps;
         ss = 1.0f / (float) Math.sqrt(ss);
         for (int i = 0; i < n; i++) out[outOff + i] = weight.getAtIndex(F32, i) * (ss * in[inOff + i]);
     }

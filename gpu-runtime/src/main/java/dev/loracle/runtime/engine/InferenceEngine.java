@@ -126,7 +126,7 @@ public final class InferenceEngine implements AutoCloseable {
      */
     public String numericProfile() {
         return backend.name() + ";dot=" + config.dotMode().name().toLowerCase() + ";kv=" + config.kvCache().name().toLowerCase()
-                + ";weights=" + backend.weightNumerics() + ";kv-kernels=2";
+                + ";weights=" + backend.weightNumerics() + ";kv-kernels=3";
     }
 
     /** The root of the prefix hash chain of sequences run with {@code set} in {@code mode} (empty set = base). */

@@ -98,9 +98,12 @@ public final class MatVec {
         });
     }
 
-    /** x * sigmoid(x) with StrictMath.exp, so that every machine and JIT tier gives the same bits. */
+    /**
+     * x * sigmoid(x) as llama.cpp's AVX2 ggml_v_silu computes it ({@link GgmlExp}, then one add and one divide); every
+     * step is an IEEE operation, so every machine and JIT tier gives the same bits.
+     */
     public static float silu(float g) {
-        return g / (1.0f + (float) StrictMath.exp(-g));
+        return g / (1.0f + GgmlExp.expf(0f - g));
     }
 
     /** Dot product of row {@code row} of {@code w} with {@code x}. */

@@ -65,7 +65,7 @@ class MatVecTest {
             MatVec.matmul(pool, wu, x, xq, u, mode);
             MatVec.matmulSwiGlu(pool, wg, wu, x, xq, fused, mode);
             for (int i = 0; i < rows; i++) {
-                float expected = g[i] / (1.0f + (float) StrictMath.exp(-g[i])) * u[i];
+                float expected = MatVec.silu(g[i]) * u[i];
                 assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(fused[i]), "row " + i);
             }
         }

@@ -11,12 +11,15 @@ import java.util.Objects;
  * {@code theta^(-2i/headDim)} divided by optional per-pair factors (Llama 3.1 {@code rope_freqs}), and context
  * scaling (LINEAR divides the angle by the factor; YARN blends interpolated and original angles per pair with the
  * YaRN ramp and scales the magnitude by {@code 1 + 0.1 ln(factor)}, as llama.cpp's {@code rope_yarn}).
- * Angles are computed in double from the position, so they do not depend on how many rows the step holds.
+ * Angles follow llama.cpp's float steps (pair i's angle = position * (theta^(-2/headDim))^i multiplied up in float,
+ * then divided by its factor, float cos/sin): a function of the position only, so they do not depend on how many
+ * rows the step holds, and q/k match llama.cpp's rounding before they are quantized or stored as F16.
  */
 public final class RopeSpec {
     private final RopeStyle style;
     private final int headDim;
-    private final double[] inverseFrequency;
+    private final float thetaScale;      // theta^(-2/headDim): pair i+1's frequency is pair i's times this
+    private final float[] freqFactors;   // per pair, or null
     private final RopeScaling scaling;
     private final double[] yarnRamp;     // per pair: 1 = original angle, 0 = interpolated (YARN only)
     private final float magnitude;
@@ -29,11 +32,8 @@ public final class RopeSpec {
         if (freqFactors != null && freqFactors.length != half) {
             throw new IllegalArgumentException("rope_freqs has " + freqFactors.length + " factors, expected " + half);
         }
-        inverseFrequency = new double[half];
-        for (int i = 0; i < half; i++) {
-            double f = StrictMath.pow(theta, -2.0 * i / headDim);
-            inverseFrequency[i] = freqFactors == null ? f : f / freqFactors[i];
-        }
+        thetaScale = (float) StrictMath.pow(theta, -2.0f / headDim);
+        this.freqFactors = freqFactors == null ? null : freqFactors.clone();
         if (scaling.kind() == RopeScaling.Kind.YARN) {
             yarnRamp = yarnRamp(half, headDim, theta, scaling);
             magnitude = (float) (1 + 0.1 * Math.log(scaling.factor()));
@@ -59,18 +59,21 @@ public final class RopeSpec {
 
     /** cos and sin (times the YaRN magnitude) of the angle of each of the headDim/2 pairs at {@code pos}. */
     public void cosSin(int pos, float[] cos, float[] sin) {
-        for (int i = 0; i < inverseFrequency.length; i++) {
-            double original = pos * inverseFrequency[i];
-            double angle = switch (scaling.kind()) {
+        float theta = pos;
+        for (int i = 0, half = headDim / 2; i < half; i++) {
+            float original = freqFactors == null ? theta : theta / freqFactors[i];
+            float angle = switch (scaling.kind()) {
                 case NONE -> original;
-                case LINEAR -> original / scaling.factor();
+                case LINEAR -> (1f / scaling.factor()) * original;
                 case YARN -> {
-                    double interpolated = original / scaling.factor();
-                    yield interpolated * (1 - yarnRamp[i]) + original * yarnRamp[i];
+                    float interpolated = (1f / scaling.factor()) * original;
+                    float ramp = (float) yarnRamp[i];
+                    yield interpolated * (1 - ramp) + original * ramp;
                 }
             };
             cos[i] = (float) StrictMath.cos(angle) * magnitude;
             sin[i] = (float) StrictMath.sin(angle) * magnitude;
+            theta *= thetaScale;
         }
     }
 
