@@ -63,8 +63,8 @@ class DemoModelTest {
     }
 
     @Test
-    void kQuantFileRegistersTheQ8ProfileItRunsIn() {
-        assertThat(DemoModel.fromGguf(MODELS.resolve("arch/kq-Q4_K_M.gguf")).profile().quant()).isEqualTo("Q8_0");
+    void kQuantFileRegistersTheKQuantTypeItRunsIn() { // K-quants are multiplied as stored, not requantized to Q8_0
+        assertThat(DemoModel.fromGguf(MODELS.resolve("arch/kq-Q4_K_M.gguf")).profile().quant()).isEqualTo("Q4_K");
     }
 
     @Test
