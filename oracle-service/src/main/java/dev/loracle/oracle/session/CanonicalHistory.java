@@ -2,7 +2,9 @@ package dev.loracle.oracle.session;
 
 import dev.loracle.runtime.tokenizer.Tokenizer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The canonical token history of a session, which any node derives from chain data alone (what
@@ -22,6 +24,29 @@ import java.util.Arrays;
  */
 public final class CanonicalHistory {
     private CanonicalHistory() {
+    }
+
+    /**
+     * An ended turn as the history needs it: its prompt text, and its on-chain output when it was fulfilled (null when
+     * it failed or was cancelled: it adds nothing).
+     */
+    public record EndedTurn(String prompt, byte[] output) {
+        public boolean fulfilled() {
+            return output != null;
+        }
+    }
+
+    /**
+     * The history after {@code ended}, the session's ended turns in turn order: the one rule the node (serving the next
+     * turn) and {@code loracle verify} (checking a fulfilled one) both apply.
+     */
+    public static int[] of(Tokenizer tokenizer, List<EndedTurn> ended) {
+        int[] history = new int[0];
+        for (EndedTurn t : ended) {
+            if (!t.fulfilled()) continue;
+            history = withOutput(tokenizer, withPrompt(tokenizer, history, t.prompt()), new String(t.output(), StandardCharsets.UTF_8));
+        }
+        return history;
     }
 
     /** What turn {@code k} is generated after: {@code history} (turns before k) followed by its prompt. */

@@ -12,7 +12,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.web3j.utils.Numeric;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -62,7 +61,7 @@ public class SessionHistory {
      */
     public Outcome rebuild(SessionTurnRecord turn, InferenceSpec turnSpec) {
         List<SessionTurnRecord> all = sessions.turns(turn.sessionId());
-        int[] history = new int[0];
+        List<CanonicalHistory.EndedTurn> ended = new ArrayList<>();
         List<String> cids = new ArrayList<>();
         String parentCid = "";
         SessionTurnRecord lastFulfilled = null;
@@ -71,18 +70,19 @@ public class SessionHistory {
             if (earlier == null) return blocked(j, "turn " + j + " of the session is not journaled yet");
             if (!earlier.status().ended()) return blocked(j, "turn " + j + " (" + earlier.requestId() + ") has not ended on-chain");
             if (earlier.status() != SessionTurnStatus.FULFILLED) {
+                ended.add(new CanonicalHistory.EndedTurn(null, null));
                 cids.add("");
                 continue;
             }
             InferenceSpec spec = requests.find(earlier.requestId()).map(e -> e.spec()).orElse(null);
             if (spec == null) return blocked(j, "the request of turn " + j + " is not journaled yet");
-            history = CanonicalHistory.withPrompt(tokenizer, history, spec.promptText());
-            history = CanonicalHistory.withOutput(tokenizer, history, new String(output(earlier), StandardCharsets.UTF_8));
+            ended.add(new CanonicalHistory.EndedTurn(spec.promptText(), output(earlier)));
             String cid = cidString(earlier.snapshotCidHex());
             cids.add(cid);
             parentCid = cid;
             lastFulfilled = earlier;
         }
+        int[] history = CanonicalHistory.of(tokenizer, ended);
         if (lastFulfilled != null) checkHead(lastFulfilled, turnSpec, history);
         int[] prompt = CanonicalHistory.withPrompt(tokenizer, history, turnSpec.promptText());
         return new Outcome(new RebuiltHistory(turn, history, prompt, cids, parentCid), null);
@@ -93,18 +93,26 @@ public class SessionHistory {
     }
 
     public Advanced advance(int[] promptTokens, String output, InferenceSpec spec) {
-        int[] tokens = CanonicalHistory.withOutput(tokenizer, promptTokens, output);
-        return new Advanced(tokens, head(spec, tokens));
+        return advance(tokenizer, modelProfile, promptTokens, output, spec);
     }
 
-    private byte[] head(InferenceSpec spec, int[] tokens) {
+    /**
+     * The canonical tokens after turn {@code spec} (generated after {@code promptTokens}) ended with {@code output}, and
+     * the head its fulfilment records ({@code computeSessionHead} over the model's profile, the adapters and the tokens).
+     */
+    public static Advanced advance(Tokenizer tokenizer, String modelProfile, int[] promptTokens, String output, InferenceSpec spec) {
+        int[] tokens = CanonicalHistory.withOutput(tokenizer, promptTokens, output);
+        return new Advanced(tokens, head(modelProfile, spec, tokens));
+    }
+
+    private static byte[] head(String modelProfile, InferenceSpec spec, int[] tokens) {
         return SessionHead.compute(modelProfile, InferenceRequestConverter.toStructAdapters(spec.adapters()), tokens);
     }
 
     /** Compares the head the previous turn's oracle recorded with ours: a mismatch means another tokenization rule. */
     private void checkHead(SessionTurnRecord previous, InferenceSpec spec, int[] history) {
         if (previous.head() == null) return;
-        String ours = Numeric.toHexString(head(spec, history));
+        String ours = Numeric.toHexString(head(modelProfile, spec, history));
         if (!ours.equalsIgnoreCase(previous.head())) {
             meters.counter("loracle.session.head.mismatch").increment();
             log.warn("session {} turn {}: the recorded head {} is not the head of our canonical history ({}); serving our"

@@ -65,15 +65,21 @@ record OnChainResult(BigInteger requestId, InferenceCoordinator.InferenceRequest
 
     private static Log single(Web3j web3j, String coordinator, long fromBlock, String eventTopic, String idTopic, String what)
             throws IOException, Unavailable {
+        List<Log> found = logs(web3j, coordinator, fromBlock, eventTopic, idTopic);
+        if (found.isEmpty()) throw new Unavailable("no " + what + " event for request " + idTopic + " on coordinator " + coordinator);
+        return found.getLast();
+    }
+
+    /** The coordinator's {@code eventTopic} logs whose first indexed argument is {@code topic1}, oldest first. */
+    static List<Log> logs(Web3j web3j, String coordinator, long fromBlock, String eventTopic, String topic1)
+            throws IOException, Unavailable {
         EthFilter filter = new EthFilter(DefaultBlockParameter.valueOf(BigInteger.valueOf(fromBlock)),
                 DefaultBlockParameterName.LATEST, coordinator);
         filter.addSingleTopic(eventTopic);
-        filter.addSingleTopic(idTopic);
+        filter.addSingleTopic(topic1);
         EthLog logs = web3j.ethGetLogs(filter).send();
         if (logs.hasError()) throw new Unavailable("eth_getLogs failed: " + logs.getError().getMessage() + " (try --from-block)");
-        List<Log> found = logs.getLogs().stream().map(r -> (Log) r.get()).filter(l -> !l.isRemoved()).toList();
-        if (found.isEmpty()) throw new Unavailable("no " + what + " event for request " + idTopic + " on coordinator " + coordinator);
-        return found.getLast();
+        return logs.getLogs().stream().map(r -> (Log) r.get()).filter(l -> !l.isRemoved()).toList();
     }
 
     /** The {@code bytes} argument at head slot {@code index} of ABI-encoded arguments. */

@@ -14,15 +14,21 @@ import dev.loracle.oracle.pipeline.AdapterService;
 import dev.loracle.oracle.pipeline.EngineChatTemplate;
 import dev.loracle.oracle.pipeline.PipelineFailure;
 import dev.loracle.oracle.pipeline.PromptRenderer;
+import dev.loracle.oracle.session.CanonicalHistory;
+import dev.loracle.oracle.session.SessionHistory;
+import dev.loracle.runtime.engine.AdapterWeight;
 import dev.loracle.runtime.engine.AttachMode;
+import dev.loracle.runtime.engine.ContextOverflowException;
 import dev.loracle.runtime.engine.BackendKind;
 import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.InferenceEngine;
 import dev.loracle.runtime.engine.KvCacheType;
+import dev.loracle.runtime.engine.SequenceRequest;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import dev.loracle.runtime.model.WeightFormat;
+import dev.loracle.runtime.tokenizer.Tokenizer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
@@ -45,11 +51,15 @@ import java.util.stream.Stream;
  * against their CIDs. Returns the regenerated tokens as text pieces, so the first differing token can be named.
  */
 final class Reexecution {
-    /** The regenerated output, token by token. */
-    record Output(List<String> pieces, String text) {
+    /**
+     * The regenerated output, token by token; for a session turn also the length of the rebuilt history it continued
+     * and the head over that history, its prompt and the ON-CHAIN output (what the fulfilment should have recorded).
+     */
+    record Output(List<String> pieces, String text, int historyTokens, byte[] head) {
     }
 
-    static Output run(OnChainResult chain, Path modelsDir, Path tokenizer, String ipfsApi, Path workDir)
+    /** @param session the turn's session as on-chain, null for an ordinary request */
+    static Output run(OnChainResult chain, SessionTurnOnChain session, Path modelsDir, Path tokenizer, String ipfsApi, Path workDir)
             throws OnChainResult.Unavailable, IOException {
         NumericProfile profile;
         try {
@@ -74,14 +84,50 @@ final class Reexecution {
         }
         try (InferenceEngine engine = open(cfg, profile)) {
             InferenceSpec spec = InferenceRequestConverter.toSpec(chain.requestId(), chain.request());
-            String prompt = prompt(spec, engine);
+            String promptText = session == null ? prompt(spec, engine) : ""; // a turn is generated from token ids
             List<WeightedAdapter> adapters = fetchAdapters(spec, engine, ipfsApi, workDir);
+            GenerationRequest params = new GenerationRequest(promptText, (int) spec.maxTokens(),
+                    spec.temperature() / 10_000f, spec.topP() / 10_000f, spec.seed().longValue());
             List<String> pieces = new ArrayList<>();
-            GenerationResult r = engine.generate(adapters, mode, new GenerationRequest(
-                    prompt, (int) spec.maxTokens(), spec.temperature() / 10_000f,
-                    spec.topP() / 10_000f, spec.seed().longValue()), (token, piece) -> pieces.add(piece));
-            return new Output(List.copyOf(pieces), r.text());
+            if (session == null) {
+                GenerationResult r = engine.generate(adapters, mode, params, (token, piece) -> pieces.add(piece));
+                return new Output(List.copyOf(pieces), r.text(), 0, null);
+            }
+            return turn(engine, session, chain, spec, adapters, mode, params, pieces);
         }
+    }
+
+    /**
+     * A session turn as the node generates it: after the canonical history rebuilt from the chain plus its prompt, as
+     * token ids; then the head over those tokens and the on-chain output, as {@code SessionHistory.advance} computes it.
+     */
+    private static Output turn(InferenceEngine engine, SessionTurnOnChain session, OnChainResult chain, InferenceSpec spec,
+                               List<WeightedAdapter> adapters, AttachMode mode, GenerationRequest params, List<String> pieces)
+            throws OnChainResult.Unavailable {
+        if (spec.promptFormat() == PromptFormat.CHAT) {
+            throw new OnChainResult.Unavailable("a CHAT-format session turn: nodes do not serve those (no prefix-stable history)");
+        }
+        Tokenizer tok = engine.tokenizer();
+        if (tok == null) throw new OnChainResult.Unavailable("the model has no tokenizer to rebuild the session's history with");
+        int[] history = CanonicalHistory.of(tok, session.earlier());
+        int[] promptTokens = CanonicalHistory.withPrompt(tok, history, spec.promptText());
+        List<AdapterWeight> held = new ArrayList<>();
+        GenerationResult r;
+        try {
+            for (WeightedAdapter w : adapters) held.add(new AdapterWeight(engine.adapters().load(w.adapter()), w.weight()));
+            r = engine.submit(SequenceRequest.of(params).withPromptTokens(promptTokens).withAdapters(held).withMode(mode)
+                    .withListener((token, piece) -> pieces.add(piece))).result().join();
+        } catch (ContextOverflowException e) {
+            throw new OnChainResult.Unavailable("the rebuilt history (" + history.length + " tokens) with this turn does not fit the"
+                    + " context: " + e.getMessage());
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        } finally {
+            held.forEach(w -> w.adapter().close());
+        }
+        byte[] head = SessionHistory.advance(tok, chain.profile(), promptTokens,
+                new String(chain.output(), StandardCharsets.UTF_8), spec).head();
+        return new Output(List.copyOf(pieces), r.text(), history.length, head);
     }
 
     /** The text the node generated from: RAW as sent, CHAT messages through the model's chat template as the node renders them. */

@@ -18,7 +18,9 @@ import java.util.List;
 /**
  * {@code loracle verify REQUEST_ID --rpc URL --coordinator ADDR [--ipfs URL] [--models DIR] [--tokenizer FILE]
  * [--from-block N] [--json]}: reads a fulfilled request from the chain, re-executes it on the CPU backend with the
- * registered weights and numeric profile and the adapters from IPFS, and compares the output token by token.
+ * registered weights and numeric profile and the adapters from IPFS, and compares the output token by token. A session
+ * turn is re-executed after its session's canonical history rebuilt from the chain (as the node does), and the session
+ * head its fulfilment recorded is checked too.
  * Exit code 0 = MATCH, 1 = MISMATCH (with the first differing token), 2 = could not check (with the reason).
  */
 public final class VerifyCommand {
@@ -29,7 +31,8 @@ public final class VerifyCommand {
     static final String USAGE = """
             usage: loracle verify REQUEST_ID --rpc URL --coordinator ADDR [--ipfs URL] [--models DIR] [--tokenizer FILE]
                                   [--from-block N] [--json]
-              Re-executes a fulfilled request on the CPU backend and compares it with the output on-chain.
+              Re-executes a fulfilled request on the CPU backend and compares it with the output on-chain; a session
+              turn after the history rebuilt from the chain, checking the session head it recorded as well.
               REQUEST_ID   decimal or 0x-hex
               --rpc        JSON-RPC URL of the chain
               --coordinator InferenceCoordinator address
@@ -75,16 +78,35 @@ public final class VerifyCommand {
             if (!Arrays.equals(expected, chain.resultCommitment())) {
                 return unchecked(o, json, out, "the fulfilment's commitment does not match the registered model binding");
             }
+            SessionTurnOnChain session = SessionTurnOnChain.read(web3j, o.coordinator, chain, o.fromBlock);
             work = Files.createTempDirectory("loracle-verify-");
-            Reexecution.Output again = Reexecution.run(chain, o.models, o.tokenizer, o.ipfs, work);
+            Reexecution.Output again = Reexecution.run(chain, session, o.models, o.tokenizer, o.ipfs, work);
             String onChain = new String(chain.output(), StandardCharsets.UTF_8);
             json.put("onChainOutput", onChain).put("regeneratedOutput", again.text()).put("tokens", again.pieces().size());
-            if (Arrays.equals(again.text().getBytes(StandardCharsets.UTF_8), chain.output())) {
+            String where = "  oracle " + chain.oracle() + ", fulfil tx " + chain.fulfilTx() + "\n  profile " + chain.profile();
+            boolean headMatches = true;
+            if (session != null) {
+                headMatches = Arrays.equals(again.head(), session.recordedHead());
+                json.putObject("session").put("sessionId", Numeric.toHexStringWithPrefixZeroPadded(session.sessionId(), 64))
+                        .put("turn", session.index()).put("historyTokens", again.historyTokens())
+                        .put("recordedHead", Numeric.toHexString(session.recordedHead()))
+                        .put("computedHead", Numeric.toHexString(again.head())).put("headMatches", headMatches);
+                where += "\n  session turn " + session.index() + " after a rebuilt history of " + again.historyTokens() + " tokens; head "
+                        + (headMatches ? "matches " + Numeric.toHexString(again.head())
+                        : "MISMATCH: recorded " + Numeric.toHexString(session.recordedHead()) + ", computed " + Numeric.toHexString(again.head()));
+            }
+            boolean outputMatches = Arrays.equals(again.text().getBytes(StandardCharsets.UTF_8), chain.output());
+            if (outputMatches && headMatches) {
                 json.put("verdict", "MATCH");
                 print(o, json, out, "MATCH: request " + json.get("requestId").asString() + " re-executed to the same "
-                        + chain.output().length + " bytes (" + again.pieces().size() + " tokens) on the CPU backend\n"
-                        + "  oracle " + chain.oracle() + ", fulfil tx " + chain.fulfilTx() + "\n  profile " + chain.profile());
+                        + chain.output().length + " bytes (" + again.pieces().size() + " tokens) on the CPU backend\n" + where);
                 return MATCH;
+            }
+            json.put("verdict", "MISMATCH");
+            if (outputMatches) {
+                print(o, json, out, "MISMATCH: request " + json.get("requestId").asString() + " re-executed to the same output, but"
+                        + " the session head its fulfilment recorded is not the head of the canonical history\n" + where);
+                return MISMATCH;
             }
             int index = firstDifference(again.pieces(), chain.output());
             int offset = again.pieces().subList(0, index).stream().mapToInt(p -> p.getBytes(StandardCharsets.UTF_8).length).sum();
@@ -92,12 +114,10 @@ public final class VerifyCommand {
             String got = offset < chain.output().length
                     ? abbreviate(new String(Arrays.copyOfRange(chain.output(), offset, chain.output().length), StandardCharsets.UTF_8))
                     : "<end of output>";
-            json.put("verdict", "MISMATCH");
             json.putObject("firstDifferingToken").put("index", index).put("byteOffset", offset)
                     .put("regenerated", want).put("onChain", got);
             print(o, json, out, "MISMATCH: request " + json.get("requestId").asString() + " differs at token " + index
-                    + " (byte " + offset + "): re-execution gives \"" + want + "\", the chain has \"" + got + "\"\n"
-                    + "  oracle " + chain.oracle() + ", fulfil tx " + chain.fulfilTx() + "\n  profile " + chain.profile());
+                    + " (byte " + offset + "): re-execution gives \"" + want + "\", the chain has \"" + got + "\"\n" + where);
             return MISMATCH;
         } catch (OnChainResult.Unavailable e) {
             return unchecked(o, json, out, e.getMessage());
