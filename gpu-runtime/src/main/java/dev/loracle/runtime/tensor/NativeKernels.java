@@ -99,12 +99,8 @@ public final class NativeKernels {
     static void kQuant(QuantizedTensor w, int r0, int r1, Q8KActivation xq, int n, float[] y, int yStride, int yShift) {
         GgmlType type = w.type();
         if (!type.kQuant()) throw new IllegalArgumentException("no K-quant kernel for " + type);
-        int cols = Math.toIntExact(w.cols());
-        if (r0 < 0 || r1 > w.rows() || r0 > r1) throw new IndexOutOfBoundsException("rows [" + r0 + ", " + r1 + ") of " + w);
-        if (xq.length() < (long) n * cols) throw new IllegalArgumentException("quantized x holds " + xq.length() + " values, need " + (long) n * cols);
+        int cols = checkBounds(w, r0, r1, xq.length(), n, y, yStride, yShift);
         if (r0 == r1) return;
-        long first = (long) r0 + yShift, last = (long) (n - 1) * yStride + r1 - 1 + yShift;
-        if (first < 0 || last >= y.length) throw new IndexOutOfBoundsException("y[" + first + ".." + last + "] of " + y.length);
         try {
             kQuantRows.invokeExact(type.id(), w.data(), w.rowBytes(), r0, r1, cols, MemorySegment.ofArray(xq.q),
                     MemorySegment.ofArray(xq.d), MemorySegment.ofArray(xq.bsums), n, MemorySegment.ofArray(y), yStride, yShift);
@@ -121,17 +117,24 @@ public final class NativeKernels {
     static void int8(QuantizedTensor w, int r0, int r1, Q8Activation xq, int n, float[] y, int yStride, int yShift) {
         GgmlType type = w.type();
         if (type != GgmlType.Q8_0 && type != GgmlType.Q4_0) throw new IllegalArgumentException("no int8 kernel for " + type);
-        int cols = Math.toIntExact(w.cols());
-        if (r0 < 0 || r1 > w.rows() || r0 > r1) throw new IndexOutOfBoundsException("rows [" + r0 + ", " + r1 + ") of " + w);
-        if (xq.length() < (long) n * cols) throw new IllegalArgumentException("quantized x holds " + xq.length() + " values, need " + (long) n * cols);
+        int cols = checkBounds(w, r0, r1, xq.length(), n, y, yStride, yShift);
         if (r0 == r1) return;
-        long first = (long) r0 + yShift, last = (long) (n - 1) * yStride + r1 - 1 + yShift;
-        if (first < 0 || last >= y.length) throw new IndexOutOfBoundsException("y[" + first + ".." + last + "] of " + y.length);
         try {
             INT8_ROWS.invokeExact(type.id(), w.data(), w.rowBytes(), r0, r1, cols, MemorySegment.ofArray(xq.q),
                     MemorySegment.ofArray(xq.d), MemorySegment.ofArray(xq.sums), n, MemorySegment.ofArray(y), yStride, yShift);
         } catch (Throwable e) {
             throw new IllegalStateException("native int8 kernel failed", e);
         }
+    }
+
+    /** The checks the native side relies on (it trusts its arguments); returns the row length. */
+    private static int checkBounds(QuantizedTensor w, int r0, int r1, long xLength, int n, float[] y, int yStride, int yShift) {
+        int cols = Math.toIntExact(w.cols());
+        if (r0 < 0 || r1 > w.rows() || r0 > r1) throw new IndexOutOfBoundsException("rows [" + r0 + ", " + r1 + ") of " + w);
+        if (xLength < (long) n * cols) throw new IllegalArgumentException("quantized x holds " + xLength + " values, need " + (long) n * cols);
+        if (r0 == r1) return cols;
+        long first = (long) r0 + yShift, last = (long) (n - 1) * yStride + r1 - 1 + yShift;
+        if (first < 0 || last >= y.length) throw new IndexOutOfBoundsException("y[" + first + ".." + last + "] of " + y.length);
+        return cols;
     }
 }
