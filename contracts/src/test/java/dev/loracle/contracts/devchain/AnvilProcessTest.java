@@ -19,6 +19,7 @@ import org.web3j.protocol.core.methods.response.EthBlock;
 import org.web3j.protocol.core.methods.response.EthSendTransaction;
 import org.web3j.crypto.RawTransaction;
 import org.web3j.crypto.TransactionEncoder;
+import org.web3j.tx.response.PollingTransactionReceiptProcessor;
 import org.web3j.utils.Numeric;
 
 class AnvilProcessTest {
@@ -54,7 +55,8 @@ class AnvilProcessTest {
             String txHash = sendValue(anvil, 0, anvil.account(5).getAddress(), BigInteger.ONE);
             assertTrue(web3j.ethGetTransactionReceipt(txHash).send().getTransactionReceipt().isEmpty());
             anvil.mine(1);
-            assertTrue(web3j.ethGetTransactionReceipt(txHash).send().getTransactionReceipt().isPresent());
+            assertEquals(anvil.blockNumber(), new PollingTransactionReceiptProcessor(web3j, 20, 250)
+                    .waitForTransactionReceipt(txHash).getBlockNumber());
             assertEquals(start.add(BigInteger.valueOf(4)), anvil.blockNumber());
 
             assertTrue(anvil.revert(snapshot));
@@ -69,8 +71,9 @@ class AnvilProcessTest {
             Web3j web3j = anvil.web3j();
             anvil.mine(5);
             String txHash = sendValue(anvil, 0, anvil.account(6).getAddress(), BigInteger.TEN);
-            BigInteger txBlock = web3j.ethGetTransactionReceipt(txHash).send().getTransactionReceipt()
-                    .orElseThrow().getBlockNumber();
+            // Automine puts the transaction in a block, but the receipt can be indexed a moment after the send returns.
+            BigInteger txBlock = new PollingTransactionReceiptProcessor(web3j, 20, 250)
+                    .waitForTransactionReceipt(txHash).getBlockNumber();
             String hashBefore = blockAt(web3j, txBlock).getHash();
             anvil.reorg(2);
             assertNotEquals(hashBefore, blockAt(web3j, txBlock).getHash());
