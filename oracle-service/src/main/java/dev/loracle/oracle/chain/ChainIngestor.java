@@ -30,6 +30,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -152,18 +153,13 @@ public class ChainIngestor {
         return new BlockRef(number, b.getHash());
     }
 
-    private Optional<String> canonicalHash(long number) {
-        EthBlock.Block b = rpc.send("eth_getBlockByNumber",
-                w -> w.ethGetBlockByNumber(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)), false)).getBlock();
-        return Optional.ofNullable(b).map(EthBlock.Block::getHash);
-    }
-
     /** Compares every remembered block hash in the reorg window with the canonical chain; rewinds at the first fork. */
     private void checkReorgs(long h) {
         List<BlockRef> remembered = store.blocksFrom(Math.max(0, h - cfg.reorgDepth()));
+        Map<Long, Optional<String>> canonical = rpc.blockHashes(remembered.stream().map(BlockRef::number).distinct().toList());
         for (BlockRef b : remembered) {
-            Optional<String> canonical = canonicalHash(b.number());
-            if (canonical.isPresent() && canonical.get().equals(b.hash())) continue;
+            Optional<String> hash = canonical.get(b.number());
+            if (hash.isPresent() && hash.get().equals(b.hash())) continue;
             handleReorg(b.number(), h);
             return;
         }

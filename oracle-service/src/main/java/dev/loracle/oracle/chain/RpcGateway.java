@@ -23,6 +23,7 @@ import org.web3j.protocol.core.methods.response.TransactionReceipt;
 import org.web3j.protocol.http.HttpService;
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,6 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -40,7 +42,7 @@ import java.util.function.Supplier;
  * becomes the preferred one. JSON-RPC error answers are returned to the caller as {@link RpcErrorException} unretried.
  */
 public class RpcGateway implements AutoCloseable {
-    static final int RECEIPT_BATCH = 100;
+    static final int HASH_BATCH = 100;
     private static final Logger log = LoggerFactory.getLogger(RpcGateway.class);
 
     /** One RPC URL with its client and resilience state. */
@@ -79,50 +81,77 @@ public class RpcGateway implements AutoCloseable {
 
     /**
      * The receipts of {@code txHashes} (empty where none is mined), asked in JSON-RPC batches of up to
-     * {@value #RECEIPT_BATCH}: one round trip for every open transaction instead of one each. An endpoint that answers
+     * {@value #HASH_BATCH}: one round trip for every open transaction instead of one each. An endpoint that answers
      * the batch with an error is asked one hash at a time.
      */
     public Map<String, Optional<TransactionReceipt>> receipts(List<String> txHashes) {
-        Map<String, Optional<TransactionReceipt>> out = new HashMap<>();
-        for (int from = 0; from < txHashes.size(); from += RECEIPT_BATCH) {
-            List<String> chunk = txHashes.subList(from, Math.min(txHashes.size(), from + RECEIPT_BATCH));
+        return batched("eth_getTransactionReceipt", txHashes, (w, h) -> w.ethGetTransactionReceipt(h),
+                EthGetTransactionReceipt::getTransactionReceipt);
+    }
+
+    /**
+     * Whether the node knows each of {@code txHashes} (pending in its pool or mined), batched like {@link #receipts}:
+     * a transaction it does not know was dropped or never arrived.
+     */
+    public Map<String, Boolean> known(List<String> txHashes) {
+        return batched("eth_getTransactionByHash", txHashes, (w, h) -> w.ethGetTransactionByHash(h), t -> t.getTransaction().isPresent());
+    }
+
+    /**
+     * The hashes of the canonical blocks {@code numbers} (empty where the node has no such block yet), batched like
+     * {@link #receipts}.
+     */
+    public Map<Long, Optional<String>> blockHashes(List<Long> numbers) {
+        return batched("eth_getBlockByNumber", numbers,
+                (w, n) -> w.ethGetBlockByNumber(org.web3j.protocol.core.DefaultBlockParameter.valueOf(BigInteger.valueOf(n)), false),
+                b -> Optional.ofNullable(b.getBlock()).map(org.web3j.protocol.core.methods.response.EthBlock.Block::getHash));
+    }
+
+    /** One call per key, sent in JSON-RPC batches of {@value #HASH_BATCH}; an endpoint that refuses batches is asked one at a time. */
+    private <K, T extends Response<?>, V> Map<K, V> batched(String method, List<K> keys, BiFunction<Web3j, K, Request<?, T>> request,
+                                                          Function<T, V> value) {
+        Map<K, V> out = new HashMap<>();
+        for (int from = 0; from < keys.size(); from += HASH_BATCH) {
+            List<K> chunk = keys.subList(from, Math.min(keys.size(), from + HASH_BATCH));
             try {
-                out.putAll(guarded("eth_getTransactionReceipt[batch]", e -> receiptsOnce(e, chunk)));
+                out.putAll(guarded(method + "[batch]", e -> batchOnce(e, method, chunk, request, value)));
             } catch (RpcErrorException batchRefused) {
-                log.debug("batched receipts refused ({}); asking one at a time", batchRefused.getMessage());
-                for (String h : chunk) out.put(h, send("eth_getTransactionReceipt", w -> w.ethGetTransactionReceipt(h)).getTransactionReceipt());
+                log.debug("batched {} refused ({}); asking one at a time", method, batchRefused.getMessage());
+                for (K k : chunk) out.put(k, value.apply(send(method, w -> request.apply(w, k))));
             }
         }
         return out;
     }
 
-    private static Map<String, Optional<TransactionReceipt>> receiptsOnce(Endpoint e, List<String> hashes) {
+    private static <K, T extends Response<?>, V> Map<K, V> batchOnce(Endpoint e, String method, List<K> keys,
+                                                                    BiFunction<Web3j, K, Request<?, T>> request, Function<T, V> value) {
         BatchRequest batch = e.web3j().newBatch();
-        Map<Long, String> byId = new HashMap<>();
-        for (String h : hashes) {
-            Request<?, EthGetTransactionReceipt> r = e.web3j().ethGetTransactionReceipt(h);
-            byId.put(r.getId(), h);
+        Map<Long, K> byId = new HashMap<>();
+        for (K k : keys) {
+            Request<?, T> r = request.apply(e.web3j(), k);
+            byId.put(r.getId(), k);
             batch.add(r);
         }
         BatchResponse answer;
         try {
             answer = batch.send();
         } catch (IOException io) {
-            throw new RpcTransportException("eth_getTransactionReceipt[batch] at " + e.url() + ": " + io.getMessage(), io);
+            throw new RpcTransportException(method + "[batch] at " + e.url() + ": " + io.getMessage(), io);
         } catch (RuntimeException broken) {
-            throw new RpcTransportException("eth_getTransactionReceipt[batch] at " + e.url() + ": " + broken, broken);
+            throw new RpcTransportException(method + "[batch] at " + e.url() + ": " + broken, broken);
         }
-        Map<String, Optional<TransactionReceipt>> out = new HashMap<>();
+        Map<K, V> out = new HashMap<>();
         for (Response<?> r : answer.getResponses()) {
             if (r.hasError()) {
-                throw new RpcErrorException("eth_getTransactionReceipt[batch]", r.getError().getCode(), r.getError().getMessage(), r.getError().getData());
+                throw new RpcErrorException(method + "[batch]", r.getError().getCode(), r.getError().getMessage(), r.getError().getData());
             }
-            String h = byId.get(r.getId());
-            if (h != null && r instanceof EthGetTransactionReceipt receipt) out.put(h, receipt.getTransactionReceipt());
+            K k = byId.get(r.getId());
+            @SuppressWarnings("unchecked") T typed = (T) r; // the batch answers each request with its own response type
+            if (k != null) out.put(k, value.apply(typed));
         }
-        if (!out.keySet().containsAll(hashes)) {
-            throw new RpcTransportException("eth_getTransactionReceipt[batch] at " + e.url() + ": answer lacks some of the "
-                    + hashes.size() + " receipts asked for", null);
+        if (!out.keySet().containsAll(keys)) {
+            throw new RpcTransportException(method + "[batch] at " + e.url() + ": answer lacks some of the "
+                    + keys.size() + " results asked for", null);
         }
         return out;
     }

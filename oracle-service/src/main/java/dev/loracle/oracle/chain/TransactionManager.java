@@ -233,10 +233,13 @@ public class TransactionManager {
         List<String> hashes = new ArrayList<>();
         for (TxRecord tx : open) hashes.addAll(tx.hashes());
         Map<String, Optional<TransactionReceipt>> receipts = rpc.receipts(hashes); // one round trip for all of them
+        // and one more for whether the node still knows those without a receipt (a drop is seen as "unknown")
+        List<String> unmined = open.stream().filter(tx -> latestReceipt(tx, receipts).isEmpty()).map(TxRecord::txHash).toList();
+        Map<String, Boolean> known = unmined.isEmpty() ? Map.of() : rpc.known(unmined);
         for (TxRecord tx : open) {
             MDC.put("requestId", tx.requestId());
             try {
-                follow(tx, head, latestReceipt(tx, receipts));
+                follow(tx, head, latestReceipt(tx, receipts), known.getOrDefault(tx.txHash(), true));
             } catch (RuntimeException e) {
                 log.warn("tracking tx {} failed this round: {}", tx.txHash(), e.getMessage());
             } finally {
@@ -254,7 +257,7 @@ public class TransactionManager {
         return Optional.empty();
     }
 
-    private void follow(TxRecord tx, long head, Optional<TransactionReceipt> receipt) {
+    private void follow(TxRecord tx, long head, Optional<TransactionReceipt> receipt, boolean known) {
         if (receipt.isPresent()) {
             TransactionReceipt r = receipt.get();
             long block = r.getBlockNumber().longValueExact();
@@ -280,7 +283,6 @@ public class TransactionManager {
             txs.unmine(tx.id());
         }
         long age = clock.millis() - tx.lastSentAt();
-        boolean known = rpc.send("eth_getTransactionByHash", w -> w.ethGetTransactionByHash(tx.txHash())).getTransaction().isPresent();
         if (!known) {
             // decide under the signing lock on a fresh copy: a send() may be between journaling and broadcasting
             // this very record, or may have re-signed it with another nonce

@@ -100,20 +100,28 @@ class TransactionManagerIT {
     }
 
     @Test
-    void followsEveryOpenTransactionWithOneReceiptRoundTrip() throws Exception {
+    void followsEveryOpenTransactionWithBatchedRoundTrips() throws Exception {
         TransactionManager m = manager(1, Duration.ofSeconds(30));
         anvil.setAutomine(false);
         List<TxRecord> sent = new ArrayList<>();
         for (int i = 0; i < 130; i++) sent.add(m.send("r" + i, TxRecord.TxKind.FULFIL, "0x" + String.format("%04x", i)));
         assertThat(sent).extracting(TxRecord::nonce).containsExactlyElementsOf(java.util.stream.LongStream.range(0, 130).boxed().toList());
+
+        m.poll(); // nothing mined yet: whether the node still knows each tx is asked in batches too
+        assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionByHash[batch]").count())
+                .as("130 pending txs looked up in batches of %d", RpcGateway.HASH_BATCH).isEqualTo(2);
+        assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionByHash").count()).isZero();
+        assertThat(sent).allSatisfy(tx -> assertThat(txs.get(tx.id()).hashes()).as("known, so not re-broadcast").hasSize(1));
         anvil.mine(1);
 
         m.poll();
 
         assertThat(finals).as("every tx confirmed by one poll").hasSize(130).allMatch(f -> f.endsWith(":true"));
         assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionReceipt[batch]").count())
-                .as("130 receipts asked in batches of %d", RpcGateway.RECEIPT_BATCH).isEqualTo(2);
+                .as("130 receipts asked in batches of %d, twice", RpcGateway.HASH_BATCH).isEqualTo(4);
         assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionReceipt").count()).isZero();
+        assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionByHash[batch]").count())
+                .as("nothing unmined to look up").isEqualTo(2);
     }
 
     @Test

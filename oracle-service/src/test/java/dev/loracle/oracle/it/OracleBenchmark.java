@@ -124,6 +124,7 @@ public final class OracleBenchmark {
                     adapterSets.add(set);
                     weightSets.add(weights);
                 }
+                Map<String, Double> rpcBefore = rpcCalls(node);
                 CpuShares cpuBefore = CpuShares.now();
                 List<String> ids = sendBatch(chain, adapterSets, weightSets, throughputRequests);
                 long t0 = System.nanoTime();
@@ -148,6 +149,7 @@ public final class OracleBenchmark {
                 }
                 CpuShares cpuAfter = CpuShares.now();
                 String cpu = cpuAfter.since(cpuBefore, ids.size());
+                Map<String, Double> rpcAfter = rpcCalls(node);
                 long pendingLeft = 0;
                 for (String id : ids) if (chain.coordinator.isPending(new BigInteger(id.substring(2), 16)).send()) pendingLeft++;
                 double seconds = (lastUnloaded - firstSeen) / 1000.0;
@@ -157,6 +159,12 @@ public final class OracleBenchmark {
                         unloaded, ids.size(), pendingLeft, seconds, ids.size() / seconds);
                 System.out.printf("  (waited %.1f s after the last request was sent)%n", (System.nanoTime() - t0) / 1e9);
                 System.out.print(cpu);
+                StringBuilder rpc = new StringBuilder("  node JSON-RPC calls per request:");
+                rpcAfter.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).forEach(m -> {
+                    double calls = (m.getValue() - rpcBefore.getOrDefault(m.getKey(), 0.0)) / ids.size();
+                    if (calls >= 0.005) rpc.append(String.format(" %s %.2f", m.getKey(), calls));
+                });
+                System.out.println(rpc);
                 System.out.printf("  end-to-end (event seen -> fulfilment confirmed): p50 = %d ms, p99 = %d ms%n",
                         pct(endToEndMs, 50), pct(endToEndMs, 99));
                 System.out.printf("  stages p50/p99 ms: seen->fetch %d/%d, fetch->running %d/%d, running->submitted %d/%d, submitted->confirmed %d/%d%n",
@@ -175,6 +183,15 @@ public final class OracleBenchmark {
                 return new Rate(ids.size() / seconds, 1000.0 / cpuAfter.ourCpuMsPerRequest(cpuBefore, ids.size()));
             }
         }
+    }
+
+    /** The node's JSON-RPC calls so far by method ({@code loracle.rpc.requests}). */
+    private static Map<String, Double> rpcCalls(OracleNode node) {
+        Map<String, Double> calls = new java.util.TreeMap<>();
+        for (var c : node.bean(MeterRegistry.class).find("loracle.rpc.requests").counters()) {
+            calls.merge(c.getId().getTag("method"), c.count(), Double::sum);
+        }
+        return calls;
     }
 
     private static JournalEntry awaitDone(RequestJournal journal, BigInteger requestId) throws InterruptedException {
