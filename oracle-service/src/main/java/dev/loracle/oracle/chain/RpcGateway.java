@@ -16,8 +16,10 @@ import org.slf4j.LoggerFactory;
 import org.web3j.protocol.Web3j;
 import org.web3j.protocol.core.BatchRequest;
 import org.web3j.protocol.core.BatchResponse;
+import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.Request;
 import org.web3j.protocol.core.Response;
+import org.web3j.protocol.core.methods.response.EthBlock;
 import org.web3j.protocol.core.methods.response.EthGetTransactionReceipt;
 import org.web3j.protocol.core.methods.response.TransactionReceipt;
 import org.web3j.protocol.http.HttpService;
@@ -42,7 +44,7 @@ import java.util.function.Supplier;
  * becomes the preferred one. JSON-RPC error answers are returned to the caller as {@link RpcErrorException} unretried.
  */
 public class RpcGateway implements AutoCloseable {
-    static final int HASH_BATCH = 100;
+    static final int BATCH_SIZE = 100;
     private static final Logger log = LoggerFactory.getLogger(RpcGateway.class);
 
     /** One RPC URL with its client and resilience state. */
@@ -81,7 +83,7 @@ public class RpcGateway implements AutoCloseable {
 
     /**
      * The receipts of {@code txHashes} (empty where none is mined), asked in JSON-RPC batches of up to
-     * {@value #HASH_BATCH}: one round trip for every open transaction instead of one each. An endpoint that answers
+     * {@value #BATCH_SIZE}: one round trip for every open transaction instead of one each. An endpoint that answers
      * the batch with an error is asked one hash at a time.
      */
     public Map<String, Optional<TransactionReceipt>> receipts(List<String> txHashes) {
@@ -103,16 +105,16 @@ public class RpcGateway implements AutoCloseable {
      */
     public Map<Long, Optional<String>> blockHashes(List<Long> numbers) {
         return batched("eth_getBlockByNumber", numbers,
-                (w, n) -> w.ethGetBlockByNumber(org.web3j.protocol.core.DefaultBlockParameter.valueOf(BigInteger.valueOf(n)), false),
-                b -> Optional.ofNullable(b.getBlock()).map(org.web3j.protocol.core.methods.response.EthBlock.Block::getHash));
+                (w, n) -> w.ethGetBlockByNumber(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)), false),
+                b -> Optional.ofNullable(b.getBlock()).map(EthBlock.Block::getHash));
     }
 
-    /** One call per key, sent in JSON-RPC batches of {@value #HASH_BATCH}; an endpoint that refuses batches is asked one at a time. */
+    /** One call per key, sent in JSON-RPC batches of {@value #BATCH_SIZE}; an endpoint that refuses batches is asked one at a time. */
     private <K, T extends Response<?>, V> Map<K, V> batched(String method, List<K> keys, BiFunction<Web3j, K, Request<?, T>> request,
                                                           Function<T, V> value) {
         Map<K, V> out = new HashMap<>();
-        for (int from = 0; from < keys.size(); from += HASH_BATCH) {
-            List<K> chunk = keys.subList(from, Math.min(keys.size(), from + HASH_BATCH));
+        for (int from = 0; from < keys.size(); from += BATCH_SIZE) {
+            List<K> chunk = keys.subList(from, Math.min(keys.size(), from + BATCH_SIZE));
             try {
                 out.putAll(guarded(method + "[batch]", e -> batchOnce(e, method, chunk, request, value)));
             } catch (RpcErrorException batchRefused) {

@@ -109,7 +109,7 @@ class TransactionManagerIT {
 
         m.poll(); // nothing mined yet: whether the node still knows each tx is asked in batches too
         assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionByHash[batch]").count())
-                .as("130 pending txs looked up in batches of %d", RpcGateway.HASH_BATCH).isEqualTo(2);
+                .as("130 pending txs looked up in batches of %d", RpcGateway.BATCH_SIZE).isEqualTo(2);
         assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionByHash").count()).isZero();
         assertThat(sent).allSatisfy(tx -> assertThat(txs.get(tx.id()).hashes()).as("known, so not re-broadcast").hasSize(1));
         anvil.mine(1);
@@ -118,7 +118,7 @@ class TransactionManagerIT {
 
         assertThat(finals).as("every tx confirmed by one poll").hasSize(130).allMatch(f -> f.endsWith(":true"));
         assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionReceipt[batch]").count())
-                .as("130 receipts asked in batches of %d, twice", RpcGateway.HASH_BATCH).isEqualTo(4);
+                .as("130 receipts asked in batches of %d, twice", RpcGateway.BATCH_SIZE).isEqualTo(4);
         assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionReceipt").count()).isZero();
         assertThat(rpcMeters.counter("loracle.rpc.requests", "method", "eth_getTransactionByHash[batch]").count())
                 .as("nothing unmined to look up").isEqualTo(2);
