@@ -3,14 +3,10 @@ package dev.loracle.ipfs;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -18,13 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
@@ -42,10 +34,7 @@ import java.util.stream.Stream;
 public final class AdapterCache implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(AdapterCache.class.getName());
 
-    private record DiskEntry(Cid cid, Path path, boolean directory, long bytes) {
-    }
-
-    private record MemoryEntry(DiskEntry disk, Map<String, byte[]> files) {
+    private record MemoryEntry(CacheDirectory.Entry disk, Map<String, byte[]> files) {
         int weight() {
             long w = 64;
             for (byte[] b : files.values()) {
@@ -55,20 +44,16 @@ public final class AdapterCache implements AutoCloseable {
         }
     }
 
-    private final Path directory;
+    private final CacheDirectory directory;
     private final long maxDiskBytes;
     private final long maxMemoryEntryBytes;
     private final VerifiedFetcher fetcher;
-    private final KuboRpcClient pinClient;
-    private final int pinAfterHits;
+    private final HotAdapterPinner pinner; // null: no pinning
     private final Cache<Cid, MemoryEntry> memory;
     /** Disk index in access order (eldest first); guarded by {@code this}. */
-    private final LinkedHashMap<Cid, DiskEntry> disk = new LinkedHashMap<>(16, 0.75f, true);
+    private final LinkedHashMap<Cid, CacheDirectory.Entry> disk = new LinkedHashMap<>(16, 0.75f, true);
     private long diskBytes;
     private final Map<Cid, CompletableFuture<FetchedContent>> inFlight = new ConcurrentHashMap<>();
-    private final Map<Cid, AtomicLong> hitCounts = new ConcurrentHashMap<>();
-    private final Set<Cid> pinned = ConcurrentHashMap.newKeySet();
-    private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
 
     private final LongAdder memoryHits = new LongAdder();
     private final LongAdder diskHits = new LongAdder();
@@ -77,27 +62,23 @@ public final class AdapterCache implements AutoCloseable {
     private final LongAdder fetchFailures = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder bytesFetched = new LongAdder();
-    private final LongAdder pins = new LongAdder();
     private final LongAdder fetchNanos = new LongAdder();
     private final AtomicLong fetchNanosMax = new AtomicLong();
 
     private AdapterCache(Builder b) {
-        this.directory = b.directory.toAbsolutePath().normalize();
+        this.directory = new CacheDirectory(b.directory);
         this.maxDiskBytes = b.maxDiskBytes;
         this.maxMemoryEntryBytes = b.maxMemoryEntryBytes >= 0 ? b.maxMemoryEntryBytes : b.maxMemoryBytes / 4;
         this.fetcher = b.fetcher;
-        this.pinClient = b.pinClient;
-        this.pinAfterHits = b.pinAfterHits;
+        this.pinner = b.pinClient == null ? null : new HotAdapterPinner(b.pinClient, b.pinAfterHits);
         this.memory = Caffeine.newBuilder()
                 .maximumWeight(b.maxMemoryBytes)
                 .<Cid, MemoryEntry>weigher((k, v) -> v.weight())
                 .build();
-        try {
-            Files.createDirectories(directory);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create cache directory " + directory, e);
+        for (CacheDirectory.Entry e : directory.scan()) {
+            disk.put(e.cid(), e);
+            diskBytes += e.bytes();
         }
-        loadIndex();
     }
 
     public static Builder builder() {
@@ -170,7 +151,7 @@ public final class AdapterCache implements AutoCloseable {
     }
 
     public Path directory() {
-        return directory;
+        return directory.root();
     }
 
     /**
@@ -227,7 +208,7 @@ public final class AdapterCache implements AutoCloseable {
 
     /** Removes an entry from both tiers (and its files). */
     public void evict(Cid cid) {
-        DiskEntry removed;
+        CacheDirectory.Entry removed;
         synchronized (this) {
             removed = disk.remove(cid.toV1());
             if (removed != null) {
@@ -250,7 +231,7 @@ public final class AdapterCache implements AutoCloseable {
         long mem = memory.asMap().values().stream().mapToLong(MemoryEntry::weight).sum();
         return new CacheStats(memoryHits.sum() + diskHits.sum(), memoryHits.sum(), diskHits.sum(), misses.sum(),
                 coalesced.sum(), fetchFailures.sum(), evictions.sum(), bytesFetched.sum(), diskNow, entries, mem,
-                memory.estimatedSize(), pins.sum(), Duration.ofNanos(fetchNanos.sum()), Duration.ofNanos(fetchNanosMax.get()));
+                memory.estimatedSize(), pinner == null ? 0 : pinner.pins(), Duration.ofNanos(fetchNanos.sum()), Duration.ofNanos(fetchNanosMax.get()));
     }
 
     private Optional<FetchedContent> lookup(Cid key) {
@@ -262,7 +243,7 @@ public final class AdapterCache implements AutoCloseable {
             memoryHits.increment();
             return Optional.of(content(hot.disk(), FetchedContent.Source.MEMORY, hot.files()));
         }
-        DiskEntry entry;
+        CacheDirectory.Entry entry;
         synchronized (this) {
             entry = disk.get(key);
         }
@@ -270,14 +251,14 @@ public final class AdapterCache implements AutoCloseable {
             return Optional.empty();
         }
         diskHits.increment();
-        touch(entry.path());
+        CacheDirectory.touch(entry);
         MemoryEntry promoted = promote(entry);
         return Optional.of(content(entry, FetchedContent.Source.DISK, promoted == null ? null : promoted.files()));
     }
 
     private FetchedContent fetchIntoCache(Cid cid, Cid key) {
         misses.increment();
-        Path target = directory.resolve(key.toString());
+        Path target = directory.pathOf(key);
         long start = System.nanoTime();
         FetchResult result;
         try {
@@ -294,8 +275,8 @@ public final class AdapterCache implements AutoCloseable {
         fetchNanos.add(nanos);
         fetchNanosMax.accumulateAndGet(nanos, Math::max);
         bytesFetched.add(result.bytes());
-        DiskEntry entry = new DiskEntry(key, target, result.directory(), result.bytes());
-        List<DiskEntry> evicted;
+        CacheDirectory.Entry entry = new CacheDirectory.Entry(key, target, result.directory(), result.bytes());
+        List<CacheDirectory.Entry> evicted;
         synchronized (this) {
             disk.put(key, entry);
             diskBytes += entry.bytes();
@@ -307,11 +288,11 @@ public final class AdapterCache implements AutoCloseable {
     }
 
     /** Removes least recently used entries (never {@code keep}) until the disk tier fits its budget. */
-    private List<DiskEntry> evictOverBudget(Cid keep) {
-        List<DiskEntry> out = new ArrayList<>();
-        Iterator<Map.Entry<Cid, DiskEntry>> it = disk.entrySet().iterator();
+    private List<CacheDirectory.Entry> evictOverBudget(Cid keep) {
+        List<CacheDirectory.Entry> out = new ArrayList<>();
+        Iterator<Map.Entry<Cid, CacheDirectory.Entry>> it = disk.entrySet().iterator();
         while (diskBytes > maxDiskBytes && it.hasNext()) {
-            Map.Entry<Cid, DiskEntry> eldest = it.next();
+            Map.Entry<Cid, CacheDirectory.Entry> eldest = it.next();
             if (eldest.getKey().equals(keep) || inFlight.containsKey(eldest.getKey())) {
                 continue;
             }
@@ -322,21 +303,14 @@ public final class AdapterCache implements AutoCloseable {
         return out;
     }
 
-    private void deleteEntry(DiskEntry entry) {
+    private void deleteEntry(CacheDirectory.Entry entry) {
         memory.invalidate(entry.cid());
         evictions.increment();
-        // Rename first so the CID path disappears atomically; the files are deleted after.
-        Path trash = directory.resolve(".evicted-" + UUID.randomUUID());
-        try {
-            Files.move(entry.path(), trash, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            trash = entry.path();
-        }
-        VerifiedFetcher.deleteQuietly(trash);
+        directory.delete(entry);
     }
 
     /** Loads a small entry's files into the memory tier; null when the entry is too big or the tier is disabled. */
-    private MemoryEntry promote(DiskEntry entry) {
+    private MemoryEntry promote(CacheDirectory.Entry entry) {
         if (entry.bytes() > maxMemoryEntryBytes) {
             return null;
         }
@@ -364,25 +338,13 @@ public final class AdapterCache implements AutoCloseable {
         return hot;
     }
 
-    private FetchedContent content(DiskEntry e, FetchedContent.Source source, Map<String, byte[]> files) {
+    private FetchedContent content(CacheDirectory.Entry e, FetchedContent.Source source, Map<String, byte[]> files) {
         return new FetchedContent(e.cid(), e.path(), e.directory(), e.bytes(), source, files);
     }
 
     private void countRequest(Cid key) {
-        if (pinClient == null || pinned.contains(key)) {
-            return;
-        }
-        long n = hitCounts.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
-        if (n >= pinAfterHits && pinned.add(key)) {
-            background.submit(() -> {
-                try {
-                    pinClient.pinAdd(key, Duration.ofSeconds(30));
-                    pins.increment();
-                } catch (IpfsException e) {
-                    pinned.remove(key);
-                    LOG.log(System.Logger.Level.WARNING, "pinning hot adapter " + key + " failed: " + e.getMessage());
-                }
-            });
+        if (pinner != null) {
+            pinner.requested(key);
         }
     }
 
@@ -400,64 +362,10 @@ public final class AdapterCache implements AutoCloseable {
         }
     }
 
-    private static void touch(Path path) {
-        try {
-            Files.setLastModifiedTime(path, FileTime.fromMillis(System.currentTimeMillis()));
-        } catch (IOException ignored) {
-            // recency on disk only orders entries after a restart; a failed touch is harmless
-        }
-    }
-
-    /** Rebuilds the index from disk (oldest modification first) and removes leftovers of interrupted work. */
-    private void loadIndex() {
-        List<DiskEntry> found = new ArrayList<>();
-        Map<Cid, FileTime> times = new HashMap<>();
-        try (Stream<Path> list = Files.list(directory)) {
-            for (Path p : list.toList()) {
-                String name = p.getFileName().toString();
-                Cid cid;
-                try {
-                    cid = Cid.parse(name);
-                } catch (InvalidCidException e) {
-                    cid = null;
-                }
-                if (cid == null || !cid.toString().equals(name)) {
-                    if (name.contains(".attempt-") || name.startsWith(".evicted-") || name.endsWith(".spill")) {
-                        VerifiedFetcher.deleteQuietly(p);
-                    }
-                    continue;
-                }
-                boolean dir = Files.isDirectory(p);
-                found.add(new DiskEntry(cid, p, dir, size(p)));
-                times.put(cid, Files.getLastModifiedTime(p));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read cache directory " + directory, e);
-        }
-        found.sort(Comparator.comparing(e -> times.get(e.cid())));
-        synchronized (this) {
-            for (DiskEntry e : found) {
-                disk.put(e.cid(), e);
-                diskBytes += e.bytes();
-            }
-        }
-    }
-
-    private static long size(Path p) throws IOException {
-        if (!Files.isDirectory(p)) {
-            return Files.size(p);
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            long total = 0;
-            for (Path f : walk.filter(Files::isRegularFile).toList()) {
-                total += Files.size(f);
-            }
-            return total;
-        }
-    }
-
     @Override
     public void close() {
-        background.shutdown();
+        if (pinner != null) {
+            pinner.close();
+        }
     }
 }
