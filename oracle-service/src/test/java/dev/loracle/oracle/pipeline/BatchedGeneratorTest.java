@@ -1,13 +1,11 @@
 package dev.loracle.oracle.pipeline;
 
+import dev.loracle.oracle.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.loracle.contracts.devchain.DevChainDeployer;
 import dev.loracle.oracle.runtime.RuntimeService;
 import dev.loracle.runtime.engine.AttachMode;
-import dev.loracle.runtime.engine.BackendKind;
-import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.InferenceEngine;
@@ -17,7 +15,6 @@ import dev.loracle.runtime.lora.PeftAdapter;
 import dev.loracle.runtime.lora.ProjectionKind;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -38,9 +35,7 @@ class BatchedGeneratorTest {
 
     @BeforeEach
     void open() {
-        Path models = DevChainDeployer.modelsDir();
-        InferenceEngine engine = InferenceEngine.open(EngineConfig.of(models.resolve("llama2c/stories260K.bin"))
-                .withTokenizer(models.resolve("llama2c/tok512.bin")).withBackend(BackendKind.CPU).withThreads(1));
+        InferenceEngine engine = InferenceEngine.open(TestModels.stories260K().withThreads(1));
         runtime = new RuntimeService(engine, AttachMode.UNMERGED, "stories260K", new SimpleMeterRegistry());
         a = PeftAdapter.randomForShape(engine.shape(), 4, 8f, Set.of(ProjectionKind.Q, ProjectionKind.V), 1).toLoraAdapter("a");
         b = PeftAdapter.randomForShape(engine.shape(), 4, 8f, Set.of(ProjectionKind.O), 2).toLoraAdapter("b");

@@ -1,11 +1,9 @@
 package dev.loracle.oracle.runtime;
 
+import dev.loracle.oracle.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.loracle.contracts.devchain.DevChainDeployer;
 import dev.loracle.runtime.engine.AttachMode;
-import dev.loracle.runtime.engine.BackendKind;
-import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.InferenceEngine;
 import dev.loracle.runtime.lora.LoraAdapter;
 import dev.loracle.runtime.lora.PeftAdapter;
@@ -13,7 +11,6 @@ import dev.loracle.runtime.lora.ProjectionKind;
 import dev.loracle.runtime.lora.WeightedAdapter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
@@ -30,9 +27,7 @@ class RuntimeServiceTest {
 
     @BeforeEach
     void open() {
-        Path models = DevChainDeployer.modelsDir();
-        engine = InferenceEngine.open(EngineConfig.of(models.resolve("llama2c/stories260K.bin"))
-                .withTokenizer(models.resolve("llama2c/tok512.bin")).withBackend(BackendKind.CPU).withThreads(1));
+        engine = InferenceEngine.open(TestModels.stories260K().withThreads(1));
         runtime = new RuntimeService(engine, AttachMode.UNMERGED, "stories260K", meters);
         a = PeftAdapter.randomForShape(engine.shape(), 4, 8f, Set.of(ProjectionKind.Q, ProjectionKind.V), 1).toLoraAdapter("cid-a");
         b = PeftAdapter.randomForShape(engine.shape(), 16, 8f, Set.of(ProjectionKind.O), 2).toLoraAdapter("cid-b");

@@ -1,15 +1,12 @@
 package dev.loracle.oracle.session;
 
-import dev.loracle.contracts.devchain.DevChainDeployer;
-import dev.loracle.runtime.engine.BackendKind;
-import dev.loracle.runtime.engine.EngineConfig;
+import dev.loracle.oracle.TestModels;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.InferenceEngine;
 import dev.loracle.runtime.engine.SequenceRequest;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,13 +19,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * full recompute of every turn on an engine without a cache.
  */
 class CanonicalHistoryEngineTest {
-    private static final Path MODELS = DevChainDeployer.modelsDir();
     private static final List<String> PROMPTS = List.of("Once upon a time", "\nTom said:", " The sun came out.",
             "\nThen", " Lily asked why.");
 
     private static InferenceEngine engine(boolean prefixCache) {
-        return InferenceEngine.open(EngineConfig.of(MODELS.resolve("llama2c/stories260K.bin"))
-                .withTokenizer(MODELS.resolve("llama2c/tok512.bin")).withBackend(BackendKind.CPU).withPrefixCache(prefixCache));
+        return InferenceEngine.open(TestModels.stories260K().withPrefixCache(prefixCache));
     }
 
     private record Turn(int[] prompt, GenerationResult result) {

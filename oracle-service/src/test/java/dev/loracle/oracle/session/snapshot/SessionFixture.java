@@ -1,15 +1,13 @@
 package dev.loracle.oracle.session.snapshot;
 
+import dev.loracle.oracle.TestModels;
 import dev.loracle.contracts.devchain.DevAccounts;
-import dev.loracle.contracts.devchain.DevChainDeployer;
 import dev.loracle.ipfs.Cid;
 import dev.loracle.ipfs.KuboRpcClient;
 import dev.loracle.ipfs.unixfs.RawLeafFile;
 import dev.loracle.oracle.chain.OracleKey;
 import dev.loracle.oracle.config.OracleProperties;
 import dev.loracle.runtime.engine.AttachMode;
-import dev.loracle.runtime.engine.BackendKind;
-import dev.loracle.runtime.engine.EngineConfig;
 import dev.loracle.runtime.engine.GenerationRequest;
 import dev.loracle.runtime.engine.GenerationResult;
 import dev.loracle.runtime.engine.InferenceEngine;
@@ -19,7 +17,6 @@ import dev.loracle.runtime.session.KvSnapshots;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.math.BigInteger;
 import java.net.URI;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,7 +36,6 @@ final class SessionFixture {
     static final OracleKey NOT_AN_ORACLE = key(3);
     static final Set<String> ORACLES = Set.of(ORACLE.address().toLowerCase());
     static final int OUTPUT_TOKENS = 20;
-    private static final Path MODELS = DevChainDeployer.modelsDir();
 
     private SessionFixture() {
     }
@@ -49,8 +45,7 @@ final class SessionFixture {
     }
 
     static InferenceEngine engine() {
-        return InferenceEngine.open(EngineConfig.of(MODELS.resolve("llama2c/stories260K.bin")).withTokenizer(MODELS.resolve("llama2c/tok512.bin"))
-                .withBackend(BackendKind.CPU).withThreads(1).withPrefixCache(true));
+        return InferenceEngine.open(TestModels.stories260K().withThreads(1).withPrefixCache(true));
     }
 
     static SnapshotProperties settings(Duration fetchTimeout, long maxBytes, int maxChainLength) {
